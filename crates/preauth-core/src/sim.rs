@@ -244,6 +244,12 @@ impl SimControl {
         }
     }
 
+    /// Counts one request (the fault layer does this for HTTP simulators; in-memory fakes call
+    /// it themselves).
+    pub fn record_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Requests received so far (every request, faulted or not).
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
@@ -335,7 +341,7 @@ impl Drop for SimServer {
 }
 
 async fn fault_layer(State(control): State<SimControl>, req: Request, next: Next) -> Response {
-    control.requests.fetch_add(1, Ordering::Relaxed);
+    control.record_request();
     let fault = control.faults.take(req.uri().path());
     // The handler runs in its own task: once started it completes even if the client leaves.
     let run = |req: Request, delay: Option<Duration>| {

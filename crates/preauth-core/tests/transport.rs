@@ -1,5 +1,7 @@
 //! The transport's retry policy, proven over real HTTP on loopback.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
