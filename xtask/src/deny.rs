@@ -32,8 +32,12 @@ pub(crate) fn run(root: &Path) -> Result {
             "xtask: ../shared/advisory-db is absent: skipping the advisories check (bans, licenses and sources still run)"
         );
     }
+    // `--offline` keeps cargo-deny from fetching the advisory database (no git host is
+    // reachable); it then needs every platform's crates in the local registry cache, which
+    // `cargo fetch` downloads from crates.io.
+    run("fetch", cargo().args(["fetch", "--quiet"]))?;
     let mut cmd = cargo();
-    cmd.args(["deny", "--offline", "--all-features", "check"]).args(&checks);
+    cmd.args(["deny", "--offline", "check"]).args(&checks);
     run("deny", &mut cmd)
 }
 
