@@ -28,6 +28,8 @@ pub enum Operation {
     VerifyWebhook,
     /// Obtain an access token (Liquido).
     Authenticate,
+    /// Deliver a notification (simulators sending webhooks).
+    Notify,
 }
 
 impl Operation {
@@ -43,6 +45,7 @@ impl Operation {
             Operation::RetrieveRefund => "retrieve_refund",
             Operation::VerifyWebhook => "verify_webhook",
             Operation::Authenticate => "authenticate",
+            Operation::Notify => "notify",
         }
     }
 

@@ -232,6 +232,7 @@ pub struct SimControl {
     /// Faults to inject.
     pub faults: FaultPlan,
     requests: Arc<AtomicU64>,
+    connections: Arc<AtomicU64>,
 }
 
 impl SimControl {
@@ -241,6 +242,7 @@ impl SimControl {
             clock: ManualClock::new(start),
             faults: FaultPlan::new(),
             requests: Arc::new(AtomicU64::new(0)),
+            connections: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -248,6 +250,11 @@ impl SimControl {
     /// it themselves).
     pub fn record_request(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// TCP connections accepted so far (to show that clients reuse connections).
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
     }
 
     /// Requests received so far (every request, faulted or not).
@@ -294,8 +301,13 @@ impl SimServer {
         router: axum::Router,
         control: SimControl,
     ) -> std::io::Result<Self> {
+        use axum::serve::ListenerExt;
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let connections = control.connections.clone();
+        let listener = listener.tap_io(move |_| {
+            connections.fetch_add(1, Ordering::Relaxed);
+        });
         let app = router.layer(axum::middleware::from_fn_with_state(
             control.clone(),
             fault_layer,
@@ -375,6 +387,55 @@ async fn fault_layer(State(control): State<SimControl>, req: Request, next: Next
             after_effect(other, resp).await
         }
     }
+}
+
+/// Sends a simulator's signed notification to the merchant's URL in the background (the
+/// provider's delivery), through the workspace transport. Only loopback URLs are contacted:
+/// a simulator never sends traffic off the machine.
+pub fn deliver_notification(
+    url: &str,
+    headers: Vec<(&'static str, String)>,
+    content_type: &'static str,
+    body: Vec<u8>,
+) {
+    use crate::capabilities::Operation;
+    use crate::transport::{HttpRequest, Method, RetryPolicy, Transport, TransportConfig};
+
+    let loopback = url::Url::parse(url).ok().is_some_and(|u| {
+        matches!(u.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+            || matches!(u.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+            || u.host_str() == Some("localhost")
+    });
+    if !loopback {
+        tracing::debug!("simulator notification not sent: the URL is not on loopback");
+        return;
+    }
+    static TRANSPORT: std::sync::OnceLock<Option<Transport>> = std::sync::OnceLock::new();
+    let Some(t) = TRANSPORT
+        .get_or_init(|| {
+            Transport::new(
+                TransportConfig::default()
+                    .with_attempt_timeout(Duration::from_secs(2))
+                    .with_total_timeout(Duration::from_secs(5))
+                    .with_retry(RetryPolicy::default().with_max_attempts(2)),
+            )
+            .ok()
+            .map(|t| t.for_provider("simulator"))
+        })
+        .clone()
+    else {
+        return;
+    };
+    let mut req = HttpRequest::new(Method::Post, url, Operation::Notify, "notification")
+        .body(content_type, body);
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    tokio::spawn(async move {
+        if let Err(e) = t.send(&req).await {
+            tracing::debug!(error = %e, "simulator notification not delivered");
+        }
+    });
 }
 
 fn status_page(code: u16) -> Response {

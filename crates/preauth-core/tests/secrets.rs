@@ -5,8 +5,8 @@
 
 use preauth_core::transport::{HttpRequest, Method};
 use preauth_core::{
-    AuthorizeRequest, CaptureRequest, CardDetails, Currency, Error, Hold, HoldStatus, Money, Operation, PaymentMethod,
-    ProviderDetails, SecretString,
+    AuthorizeRequest, CaptureRequest, CardDetails, Currency, Error, Hold, HoldStatus, Money,
+    Operation, PaymentMethod, ProviderDetails, SecretString,
 };
 
 const PAN: &str = "4111111111111111";
@@ -30,24 +30,48 @@ fn requests_errors_and_http_requests_never_show_secrets() {
     clean("CardDetails", &format!("{card:?} {card:#?}"));
     clean("PaymentMethod", &format!("{:?}", PaymentMethod::Card(card)));
 
-    let hold = Hold::new("p", "id", "key", HoldStatus::Authorized, "AUTHORIZED", amount);
-    clean("CaptureRequest", &format!("{:?}", CaptureRequest::new(hold.clone())));
-    clean("Hold", &format!("{hold:?} {}", serde_json::to_string(&hold).unwrap()));
+    let hold = Hold::new(
+        "p",
+        "id",
+        "key",
+        HoldStatus::Authorized,
+        "AUTHORIZED",
+        amount,
+    );
+    clean(
+        "CaptureRequest",
+        &format!("{:?}", CaptureRequest::new(hold.clone())),
+    );
+    clean(
+        "Hold",
+        &format!("{hold:?} {}", serde_json::to_string(&hold).unwrap()),
+    );
 
     let secret = SecretString::from(API_KEY.to_owned());
     clean("SecretString", &format!("{secret:?}"));
 
-    let http = HttpRequest::new(Method::Post, "https://api.example/v1/charges", Operation::Authorize, "key-1")
-        .secret_header("authorization", format!("Bearer {TOKEN}"))
-        .secret_header("x-api-key", API_KEY)
-        .body("application/json", format!(r#"{{"cardNumber":"{PAN}","cvc":"{CVC}"}}"#));
+    let http = HttpRequest::new(
+        Method::Post,
+        "https://api.example/v1/charges",
+        Operation::Authorize,
+        "key-1",
+    )
+    .secret_header("authorization", format!("Bearer {TOKEN}"))
+    .secret_header("x-api-key", API_KEY)
+    .body(
+        "application/json",
+        format!(r#"{{"cardNumber":"{PAN}","cvc":"{CVC}"}}"#),
+    );
     clean("HttpRequest", &format!("{http:?} {http:#?}"));
 
     let errors = [
         Error::invalid_request("card number fails the Luhn check"),
         Error::Declined {
             provider: "p",
-            details: Box::new(ProviderDetails::new(Some("05".into()), Some("do not honour".into()))),
+            details: Box::new(ProviderDetails::new(
+                Some("05".into()),
+                Some("do not honour".into()),
+            )),
             hold: Some(Box::new(hold)),
         },
         Error::protocol("p", Operation::Authorize, "body is not JSON"),

@@ -76,6 +76,12 @@ pub trait Harness: Send + Sync {
         let _ = hold;
         None
     }
+
+    /// Every hold the simulator knows, with how many captures took effect on each (for the
+    /// soak's double-capture and lost-hold checks).
+    fn ledger(&self) -> Vec<crate::soak::LedgerEntry> {
+        Vec::new()
+    }
 }
 
 /// The request [`Harness::authorize_request`] builds by default.

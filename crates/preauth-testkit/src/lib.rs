@@ -11,7 +11,9 @@
 
 pub mod conformance;
 pub mod harness;
+pub mod logs;
 pub mod reference;
+pub mod soak;
 
 pub use harness::{Delivery, Harness, cards, test_transport};
 pub use reference::{ReferenceHarness, ReferenceProvider};

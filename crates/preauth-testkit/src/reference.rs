@@ -463,4 +463,18 @@ impl Harness for ReferenceHarness {
     fn notification_for(&self, hold: &Hold) -> Option<Delivery> {
         self.provider.notification_for(&hold.provider_reference)
     }
+
+    fn ledger(&self) -> Vec<crate::soak::LedgerEntry> {
+        self.provider
+            .server()
+            .holds
+            .values()
+            .map(|h| crate::soak::LedgerEntry {
+                merchant_reference: h.merchant_reference.clone(),
+                provider_reference: h.provider_reference.clone(),
+                status: h.status,
+                captures: h.capture_count,
+            })
+            .collect()
+    }
 }

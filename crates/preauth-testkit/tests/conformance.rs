@@ -62,3 +62,11 @@ fn every_scenario_is_listed() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_survives_the_soak() {
+    let h: Arc<dyn Harness> = Arc::new(ReferenceHarness::new());
+    let r = preauth_testkit::soak::run(h, preauth_testkit::soak::SoakConfig::default()).await;
+    assert_eq!(r.flows, 2000);
+    assert!(r.captured > 1500, "{r}");
+}
