@@ -277,6 +277,15 @@ pub enum Error {
     },
 }
 
+/// A caller's amount that cannot be used (too many decimals, negative, another currency) is
+/// an invalid request. Provider crates parsing a provider's answer map money errors to
+/// [`Error::Protocol`] explicitly instead.
+impl From<crate::money::MoneyError> for Error {
+    fn from(e: crate::money::MoneyError) -> Self {
+        Error::invalid_request(e.to_string())
+    }
+}
+
 impl Error {
     /// An [`Error::InvalidRequest`].
     pub fn invalid_request(message: impl Into<String>) -> Self {

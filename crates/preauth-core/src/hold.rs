@@ -155,7 +155,7 @@ impl fmt::Display for DeclineReason {
 /// authorization. After an authorize whose outcome is unknown only the merchant reference is
 /// known; providers whose [`Capabilities::lookup_by_merchant_reference`](crate::Capabilities)
 /// is set can find the hold by it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct HoldRef {
     /// The provider's id for the hold, when known.

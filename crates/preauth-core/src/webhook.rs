@@ -88,6 +88,8 @@ pub struct Notification {
     pub amount: Option<Money>,
     /// For refunds: the refund's reference.
     pub refund_reference: Option<String>,
+    /// For refunds: where the refund is.
+    pub refund_status: Option<crate::hold::RefundStatus>,
     /// The provider's event name (`CHARGE_SUCCEEDED`, `TXN`, `payment`).
     pub raw_event: String,
     /// The provider's status exactly as received.
@@ -116,6 +118,7 @@ impl Notification {
             status: None,
             amount: None,
             refund_reference: None,
+            refund_status: None,
             raw_event: raw_event.into(),
             raw_status: None,
             dedup_key: dedup_key.into(),
