@@ -1,0 +1,445 @@
+//! The Onerway client: builds and signs requests, sends them through the shared
+//! [`Transport`], and maps the answers. The `build_*` and `parse_*` methods are pure (no
+//! I/O), so tests and benchmarks can call them without a network.
+
+use std::fmt;
+use std::sync::Arc;
+
+use preauth_core::transport::{HttpRequest, HttpResponse, Method};
+use preauth_core::webhook::{Notification, WebhookAck, WebhookRequest};
+use preauth_core::{
+    AuthorizeRequest, CancelRequest, Capabilities, CaptureRequest, Clock, Error, Hold, HoldRef,
+    IdempotencyKey, KeyGenerator, Money, Operation, PreauthProvider, RandomKeys, Refund,
+    RefundRequest, RefundStatus, Result, SystemClock, Transport, TransportConfig, async_trait,
+    state,
+};
+
+use crate::PROVIDER;
+use crate::config::OnerwayConfig;
+use crate::convert::{
+    self, CAPTURE_SUFFIX, HOLD_VALIDITY, ListBy, PATH_AUTH_PAYMENT, PATH_LIST, PATH_REFUND,
+    PATH_TRANSACTION, Params, VOID_SUFFIX,
+};
+use crate::webhook;
+
+/// What Onerway can do, truthfully:
+///
+/// - capture: **full amount only**, once, within 3 days;
+/// - cancel (void) an authorized hold, not a pending one;
+/// - no decrement;
+/// - refunds, partial ones too (they go through Onerway's audit: pending at first);
+/// - holds can be found by the merchant's reference (`/v1/txn/list` by `merchantTxnIds`);
+/// - a re-sent `merchantTxnId` is refused, not deduplicated: authorize is not idempotent;
+/// - signed notifications; 3-D Secure by redirect.
+pub const CAPABILITIES: Capabilities = Capabilities::none()
+    .with_partial_capture(false)
+    .with_multiple_captures(false)
+    .with_decrement(false)
+    .with_cancel_pending(false)
+    .with_refund(true)
+    .with_partial_refund(true)
+    .with_lookup_by_merchant_reference(true)
+    .with_authorize_idempotent(false)
+    .with_webhook_verification(true)
+    .with_three_ds(true)
+    .with_hold_validity(Some(HOLD_VALIDITY));
+
+/// An Onerway merchant account. Cheap to clone; share one [`Transport`] between providers.
+#[derive(Clone)]
+pub struct Onerway {
+    config: Arc<OnerwayConfig>,
+    transport: Transport,
+    clock: Arc<dyn Clock>,
+    keys: Arc<dyn KeyGenerator>,
+}
+
+impl fmt::Debug for Onerway {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Onerway")
+            .field("config", &self.config)
+            .field("transport", &self.transport)
+            .field("clock", &self.clock)
+            .field("keys", &self.keys)
+            .finish()
+    }
+}
+
+impl Onerway {
+    /// A client for `config` (validated), with a default [`Transport`], the system clock and
+    /// random keys.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the configuration is invalid or the HTTP client cannot be built.
+    pub fn new(config: OnerwayConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Onerway {
+            config: Arc::new(config),
+            transport: Transport::new(TransportConfig::default())?.for_provider(PROVIDER),
+            clock: Arc::new(SystemClock),
+            keys: Arc::new(RandomKeys),
+        })
+    }
+
+    /// Uses `transport` (its connection pool and timeouts).
+    #[must_use]
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        self.transport = transport.for_provider(PROVIDER);
+        self
+    }
+
+    /// Uses `clock` for `merchantTxnTime`, pre-flight expiry checks and derived expiry.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Uses `keys` for the `merchantTxnId`s the caller does not give.
+    #[must_use]
+    pub fn with_keys(mut self, keys: Arc<dyn KeyGenerator>) -> Self {
+        self.keys = keys;
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &OnerwayConfig {
+        &self.config
+    }
+
+    fn request(
+        &self,
+        op: Operation,
+        path: &str,
+        reference: &str,
+        params: Params,
+    ) -> Result<HttpRequest> {
+        let body = convert::signed_body(params, &self.config.secret_key)?;
+        // Exactly `application/json`: the docs call `; charset=UTF-8` wrong.
+        Ok(HttpRequest::new(
+            Method::Post,
+            format!("{}{path}", self.config.base_url()),
+            op,
+            reference,
+        )
+        .body("application/json", body))
+    }
+
+    /// The key an authorization uses: the request's, or a fresh one.
+    pub fn authorize_key(&self, req: &AuthorizeRequest) -> IdempotencyKey {
+        req.idempotency_key
+            .clone()
+            .unwrap_or_else(|| self.keys.next_key())
+    }
+
+    /// The signed `POST /v1/txn/doTransaction` (`txnType: AUTH`) for `req`, with
+    /// `merchantTxnId = key` and `merchantTxnTime` from the clock. Not replayed automatically:
+    /// Onerway refuses a re-sent `merchantTxnId` instead of deduplicating it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] or [`Error::Unsupported`]; nothing is sent.
+    pub fn build_authorize(
+        &self,
+        req: &AuthorizeRequest,
+        key: &IdempotencyKey,
+    ) -> Result<HttpRequest> {
+        let params = convert::authorize_params(&self.config, req, key.as_str(), self.clock.now())?;
+        self.request(Operation::Authorize, PATH_TRANSACTION, key.as_str(), params)
+    }
+
+    /// Maps the answer to [`build_authorize`](Self::build_authorize).
+    ///
+    /// # Errors
+    /// [`Error::Declined`] with the declined hold; [`Error::Rejected`] when Onerway refused the
+    /// request; [`Error::OutcomeUnknown`] (reference: the key) when the answer cannot be read.
+    pub fn parse_authorize(
+        &self,
+        req: &AuthorizeRequest,
+        key: &IdempotencyKey,
+        resp: &HttpResponse,
+    ) -> Result<Hold> {
+        convert::authorize_outcome(&self.config, req, key.as_str(), resp, self.clock.now())
+            .map_err(|e| convert::unknown_if_unreadable(e, key.as_str()))
+    }
+
+    fn follow_up_key(
+        &self,
+        given: Option<&IdempotencyKey>,
+        hold: &Hold,
+        suffix: &str,
+    ) -> Result<String> {
+        if let Some(k) = given {
+            return Ok(k.as_str().to_owned());
+        }
+        convert::derived_key(&hold.merchant_reference, suffix).ok_or_else(|| {
+            Error::invalid_request(format!(
+                "cannot derive a merchantTxnId from the hold's merchant reference; \
+                 give the {suffix} an idempotency key"
+            ))
+        })
+    }
+
+    fn check_reference(op: Operation, hold: &Hold) -> Result<()> {
+        if hold.provider_reference.is_empty() {
+            return Err(Error::InvalidState {
+                operation: op,
+                status: hold.status,
+                message: "the hold has no Onerway transactionId".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The pre-flight checks and the signed `POST /v1/txn/authPayment` (`txnType: CAPTURE`)
+    /// for `req`. The `merchantTxnId` is the request's key, or `{hold key}-capture` so that
+    /// [`retrieve`](PreauthProvider::retrieve) can find the capture.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for a partial capture, [`Error::InvalidState`] per the state
+    /// table; nothing is sent.
+    pub fn build_capture(&self, req: &CaptureRequest) -> Result<HttpRequest> {
+        state::check_capture(
+            PROVIDER,
+            &CAPABILITIES,
+            &req.hold,
+            req.amount.as_ref(),
+            self.clock.now(),
+        )?;
+        Self::check_reference(Operation::Capture, &req.hold)?;
+        let key = self.follow_up_key(req.idempotency_key.as_ref(), &req.hold, CAPTURE_SUFFIX)?;
+        let params = convert::auth_payment_params(
+            &self.config,
+            "CAPTURE",
+            &key,
+            &req.hold.provider_reference,
+        );
+        self.request(
+            Operation::Capture,
+            PATH_AUTH_PAYMENT,
+            &req.hold.provider_reference,
+            params,
+        )
+    }
+
+    /// Maps the answer to [`build_capture`](Self::build_capture).
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] when Onerway refused or failed the capture;
+    /// [`Error::OutcomeUnknown`] when the answer cannot be read or the capture is not final.
+    pub fn parse_capture(&self, hold: &Hold, resp: &HttpResponse) -> Result<Hold> {
+        convert::auth_payment_outcome(Operation::Capture, hold, resp)
+            .map_err(|e| convert::unknown_if_unreadable(e, &hold.provider_reference))
+    }
+
+    /// The pre-flight checks and the signed `POST /v1/txn/authPayment` (`txnType: VOID`).
+    /// The `merchantTxnId` is the request's key, or `{hold key}-void`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`] per the state table; nothing is sent.
+    pub fn build_cancel(&self, req: &CancelRequest) -> Result<HttpRequest> {
+        state::check_cancel(&CAPABILITIES, &req.hold, self.clock.now())?;
+        Self::check_reference(Operation::Cancel, &req.hold)?;
+        let key = self.follow_up_key(req.idempotency_key.as_ref(), &req.hold, VOID_SUFFIX)?;
+        let params =
+            convert::auth_payment_params(&self.config, "VOID", &key, &req.hold.provider_reference);
+        self.request(
+            Operation::Cancel,
+            PATH_AUTH_PAYMENT,
+            &req.hold.provider_reference,
+            params,
+        )
+    }
+
+    /// Maps the answer to [`build_cancel`](Self::build_cancel).
+    ///
+    /// # Errors
+    /// As [`parse_capture`](Self::parse_capture).
+    pub fn parse_cancel(&self, hold: &Hold, resp: &HttpResponse) -> Result<Hold> {
+        convert::auth_payment_outcome(Operation::Cancel, hold, resp)
+            .map_err(|e| convert::unknown_if_unreadable(e, &hold.provider_reference))
+    }
+
+    /// The amount a refund request refunds: the given one, or all that is refundable.
+    fn refund_amount(req: &RefundRequest) -> Result<Money> {
+        match req.amount {
+            Some(a) => Ok(a),
+            None => req
+                .hold
+                .refundable()
+                .map_err(|e| Error::invalid_request(e.to_string())),
+        }
+    }
+
+    /// The pre-flight checks and the signed `POST /v1/txn/onlineRefund` (`refundType: "0"`)
+    /// against the capture's transaction (`hold.capture_reference`), with
+    /// `merchantTxnId = key`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`] or [`Error::InvalidRequest`] (no capture reference); nothing is
+    /// sent.
+    pub fn build_refund(&self, req: &RefundRequest, key: &IdempotencyKey) -> Result<HttpRequest> {
+        state::check_refund(PROVIDER, &CAPABILITIES, &req.hold, req.amount.as_ref())?;
+        let origin = req.hold.capture_reference.as_deref().ok_or_else(|| {
+            Error::invalid_request(
+                "the hold has no capture_reference (the capture's transactionId); retrieve it first",
+            )
+        })?;
+        let amount = Self::refund_amount(req)?;
+        let params = convert::refund_params(&self.config, key.as_str(), origin, &amount);
+        self.request(
+            Operation::Refund,
+            PATH_REFUND,
+            &req.hold.provider_reference,
+            params,
+        )
+    }
+
+    /// Maps the answer to [`build_refund`](Self::build_refund): Onerway audits every refund,
+    /// so an accepted one is [`RefundStatus::Pending`].
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] when Onerway refused it; [`Error::OutcomeUnknown`] when the answer
+    /// cannot be read.
+    pub fn parse_refund(
+        &self,
+        req: &RefundRequest,
+        key: &IdempotencyKey,
+        resp: &HttpResponse,
+    ) -> Result<Refund> {
+        let id = convert::refund_outcome(resp)
+            .map_err(|e| convert::unknown_if_unreadable(e, &req.hold.provider_reference))?;
+        Ok(Refund::new(
+            PROVIDER,
+            id,
+            key.as_str(),
+            req.hold.reference(),
+            Self::refund_amount(req)?,
+            RefundStatus::Pending,
+            convert::SUCCESS,
+        ))
+    }
+
+    /// The signed `POST /v1/txn/list` that finds a hold: by `merchantTxnIds` (the key and the
+    /// derived capture and void keys) when the merchant reference is known, else by
+    /// `transactionIds`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] for a reference with neither id.
+    pub fn build_retrieve(&self, hold: &HoldRef) -> Result<HttpRequest> {
+        let by = match (&hold.merchant_reference, &hold.provider_reference) {
+            (Some(m), _) => ListBy::MerchantTxnIds(Self::family(m)),
+            (None, Some(p)) => ListBy::TransactionIds(vec![p.clone()]),
+            (None, None) => {
+                return Err(Error::invalid_request(
+                    "a hold reference needs a provider or a merchant reference",
+                ));
+            }
+        };
+        self.list_request(hold, &by)
+    }
+
+    fn list_request(&self, hold: &HoldRef, by: &ListBy) -> Result<HttpRequest> {
+        self.request(
+            Operation::Retrieve,
+            PATH_LIST,
+            hold.display_reference(),
+            convert::list_params(&self.config, by),
+        )
+    }
+
+    /// The authorization key and the follow-up keys derived from it.
+    fn family(key: &str) -> Vec<String> {
+        std::iter::once(key.to_owned())
+            .chain(convert::derived_key(key, CAPTURE_SUFFIX))
+            .chain(convert::derived_key(key, VOID_SUFFIX))
+            .collect()
+    }
+
+    /// Maps query answers (one or more pages of transactions) to the hold `hold` refers to.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when no transaction is the hold; [`Error::Protocol`] when an answer
+    /// cannot be read.
+    pub fn parse_retrieve(&self, hold: &HoldRef, resps: &[HttpResponse]) -> Result<Hold> {
+        let mut txns = Vec::new();
+        for r in resps {
+            txns.extend(convert::list_outcome(r)?);
+        }
+        convert::hold_from_transactions(&self.config, hold, &txns, self.clock.now())
+    }
+
+    async fn send(&self, req: &HttpRequest) -> Result<HttpResponse> {
+        self.transport.send(req).await
+    }
+}
+
+#[async_trait]
+impl PreauthProvider for Onerway {
+    fn name(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        CAPABILITIES
+    }
+
+    async fn authorize(&self, req: AuthorizeRequest) -> Result<Hold> {
+        let key = self.authorize_key(&req);
+        let http = self.build_authorize(&req, &key)?;
+        let resp = self.send(&http).await?;
+        self.parse_authorize(&req, &key, &resp)
+    }
+
+    async fn capture(&self, req: CaptureRequest) -> Result<Hold> {
+        let http = self.build_capture(&req)?;
+        let resp = self.send(&http).await?;
+        self.parse_capture(&req.hold, &resp)
+    }
+
+    async fn cancel(&self, req: CancelRequest) -> Result<Hold> {
+        let http = self.build_cancel(&req)?;
+        let resp = self.send(&http).await?;
+        self.parse_cancel(&req.hold, &resp)
+    }
+
+    async fn retrieve(&self, hold: &HoldRef) -> Result<Hold> {
+        let first = self.build_retrieve(hold)?;
+        let resp = self.send(&first).await?;
+        if hold.merchant_reference.is_some() {
+            return self.parse_retrieve(hold, &[resp]);
+        }
+        // Only the transactionId is known: find the AUTH, then its capture and void by the
+        // keys derived from its merchantTxnId.
+        let txns = convert::list_outcome(&resp)?;
+        let key = txns
+            .iter()
+            .find(|t| t.transaction_id == hold.provider_reference)
+            .and_then(|t| t.merchant_txn_id.clone());
+        let Some(key) = key else {
+            return convert::hold_from_transactions(&self.config, hold, &txns, self.clock.now());
+        };
+        let followups: Vec<String> = Self::family(&key).into_iter().skip(1).collect();
+        let second = self.list_request(hold, &ListBy::MerchantTxnIds(followups))?;
+        let resp2 = self.send(&second).await?;
+        let mut all = txns;
+        all.extend(convert::list_outcome(&resp2)?);
+        convert::hold_from_transactions(&self.config, hold, &all, self.clock.now())
+    }
+
+    async fn refund(&self, req: RefundRequest) -> Result<Refund> {
+        let key = req
+            .idempotency_key
+            .clone()
+            .unwrap_or_else(|| self.keys.next_key());
+        let http = self.build_refund(&req, &key)?;
+        let resp = self.send(&http).await?;
+        self.parse_refund(&req, &key, &resp)
+    }
+
+    fn verify_webhook(&self, req: &WebhookRequest<'_>) -> Result<Notification> {
+        webhook::verify(req.body(), &self.config.secret_key, self.config.time_zone)
+    }
+
+    fn webhook_ack(&self, notification: &Notification) -> WebhookAck {
+        webhook::ack(notification)
+    }
+}

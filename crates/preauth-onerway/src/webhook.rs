@@ -1,0 +1,251 @@
+//! Onerway notifications: verify, then parse into a core [`Notification`].
+//!
+//! Verification (docs `notify.md`): every non-empty top-level field except
+//! [`NOTIFICATION_EXCLUDED`], known or not, sorted by
+//! name, values concatenated, the secret key appended, SHA-256, lower-case hex; compared with
+//! `sign` in constant time. A value is read by its JSON text when it is not a string (`5`,
+//! `true`), and `null` counts as empty.
+//!
+//! Acknowledge an accepted notification with HTTP 200 and a body that is only its
+//! `transactionId` ([`ack`]). Onerway retries deliveries, so use
+//! [`Notification::dedup_key`] (`{transactionId}:{status}:{notifyType}`) to drop duplicates.
+
+use std::collections::BTreeMap;
+
+use preauth_core::webhook::signature_matches;
+use preauth_core::{
+    Error, HoldRef, HoldStatus, Notification, NotificationKind, Operation, RefundStatus, Result,
+    WebhookAck, WebhookRejection,
+};
+use secrecy::SecretString;
+use serde_json::value::RawValue;
+use time::UtcOffset;
+
+use crate::PROVIDER;
+use crate::convert::{self, FollowUp, TxnKind, TxnStatus, meaning};
+use crate::sign::{NOTIFICATION_EXCLUDED, canonical_values, sign};
+
+fn rejected(reason: WebhookRejection) -> Error {
+    Error::webhook(PROVIDER, reason)
+}
+
+/// The top-level fields of a notification body as text: strings unescaped, other values by
+/// their exact JSON text, `null` as `None`.
+///
+/// # Errors
+/// [`WebhookRejection::Malformed`] when the body is not a JSON object.
+pub fn fields(body: &[u8]) -> Result<BTreeMap<String, Option<String>>> {
+    let raw: BTreeMap<String, &RawValue> =
+        serde_json::from_slice(body).map_err(|_| rejected(WebhookRejection::Malformed))?;
+    raw.into_iter()
+        .map(|(k, v)| {
+            let text = v.get();
+            let value = if text == "null" {
+                None
+            } else if text.starts_with('"') {
+                Some(
+                    serde_json::from_str::<String>(text)
+                        .map_err(|_| rejected(WebhookRejection::Malformed))?,
+                )
+            } else {
+                Some(text.to_owned())
+            };
+            Ok((k, value))
+        })
+        .collect()
+}
+
+/// The signature Onerway puts in `sign` for these notification fields.
+pub fn notification_sign(
+    fields: &BTreeMap<String, Option<String>>,
+    secret: &SecretString,
+) -> String {
+    let values = canonical_values(
+        fields.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
+        NOTIFICATION_EXCLUDED,
+    );
+    sign(&values, secret)
+}
+
+/// Verifies a notification body with the merchant's secret key and parses it. Times without
+/// a `txnTimeZone` are read in `time_zone`.
+///
+/// # Errors
+/// [`Error::InvalidWebhook`] (missing or wrong signature, not a JSON object, no
+/// `transactionId`); [`Error::Protocol`] for a verified notification with a status this crate
+/// does not know (do not acknowledge it, so Onerway delivers it again).
+pub fn verify(body: &[u8], secret: &SecretString, time_zone: UtcOffset) -> Result<Notification> {
+    let fields = fields(body)?;
+    let received = fields
+        .get("sign")
+        .and_then(|s| s.as_deref())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| rejected(WebhookRejection::MissingSignature))?;
+    let expected = notification_sign(&fields, secret);
+    if !signature_matches(&expected, received) {
+        return Err(rejected(WebhookRejection::BadSignature));
+    }
+    parse(&fields, time_zone)
+}
+
+fn parse(fields: &BTreeMap<String, Option<String>>, time_zone: UtcOffset) -> Result<Notification> {
+    let get = |k: &str| {
+        fields
+            .get(k)
+            .and_then(|v| v.as_deref())
+            .filter(|v| !v.is_empty())
+    };
+    let transaction_id =
+        get("transactionId").ok_or_else(|| rejected(WebhookRejection::Malformed))?;
+    let notify_type = get("notifyType").unwrap_or("TXN");
+    let txn_type = TxnKind::parse(get("txnType"));
+    let raw_status = get("status");
+    let status = match raw_status {
+        Some(s) => Some(TxnStatus::parse(s).ok_or_else(|| {
+            Error::protocol(
+                PROVIDER,
+                Operation::VerifyWebhook,
+                format!(
+                    "unknown transaction status {:?}",
+                    s.chars().take(8).collect::<String>()
+                ),
+            )
+        })?),
+        None => None,
+    };
+
+    let kind = match notify_type {
+        "CHARGEBACK" => NotificationKind::Dispute,
+        "REFUND_AUDIT" => NotificationKind::Refund,
+        "TXN" | "CANCEL" if txn_type == TxnKind::Refund => NotificationKind::Refund,
+        "TXN" | "CANCEL" => NotificationKind::Payment,
+        _ => NotificationKind::Other,
+    };
+    // A follow-up (capture, void, refund, chargeback) names the transaction it is about in
+    // originTransactionId; an AUTH or SALE is the hold itself. For a refund that is the
+    // refunded transaction, which is the capture of a pre-authorization.
+    let origin = get("originTransactionId");
+    let hold = match (txn_type, kind) {
+        (TxnKind::Capture | TxnKind::Void | TxnKind::Refund, _)
+        | (_, NotificationKind::Dispute)
+            if origin.is_some() =>
+        {
+            hold_ref(origin, get("originMerchantTxnId"))
+        }
+        _ => hold_ref(Some(transaction_id), get("merchantTxnId")),
+    };
+    let hold_status = match (kind, txn_type, status) {
+        (NotificationKind::Dispute, _, _) => Some(HoldStatus::Disputed),
+        (NotificationKind::Refund | NotificationKind::Other, _, _) | (_, _, None) => None,
+        (_, TxnKind::Auth | TxnKind::Other, Some(s)) => Some(meaning(s).0),
+        (_, TxnKind::Sale, Some(s)) => Some(match meaning(s).0 {
+            HoldStatus::Authorized => HoldStatus::Captured,
+            other => other,
+        }),
+        (_, TxnKind::Capture, Some(s)) => match meaning(s).1 {
+            FollowUp::Done => Some(HoldStatus::Captured),
+            FollowUp::Failed => Some(HoldStatus::Authorized),
+            FollowUp::InFlight => None,
+        },
+        (_, TxnKind::Void, Some(s)) => match meaning(s).1 {
+            FollowUp::Done => Some(HoldStatus::Cancelled),
+            FollowUp::Failed => Some(HoldStatus::Authorized),
+            FollowUp::InFlight => None,
+        },
+        (_, TxnKind::Refund, Some(_)) => None,
+    };
+
+    let mut dedup_key = format!(
+        "{transaction_id}:{}:{notify_type}",
+        raw_status.unwrap_or("")
+    );
+    if let Some(cb) = get("chargebackStatus") {
+        dedup_key.push(':');
+        dedup_key.push_str(cb);
+    }
+    let mut n = Notification::new(PROVIDER, kind, hold, notify_type, dedup_key);
+    n.status = hold_status;
+    n.raw_status = raw_status.map(str::to_owned);
+    if kind == NotificationKind::Refund {
+        n.refund_reference = Some(transaction_id.to_owned());
+        // REFUND_AUDIT is sent only when the audit refuses the refund.
+        n.refund_status = match (notify_type, status.map(|s| meaning(s).1)) {
+            ("REFUND_AUDIT", _) | (_, Some(FollowUp::Failed)) => Some(RefundStatus::Failed),
+            (_, Some(FollowUp::Done)) => Some(RefundStatus::Succeeded),
+            (_, Some(FollowUp::InFlight)) => Some(RefundStatus::Pending),
+            (_, None) => None,
+        };
+    }
+    let amount = match kind {
+        NotificationKind::Dispute if get("chargebackAmount").is_some() => {
+            (get("chargebackAmount"), get("chargebackCurrency"))
+        }
+        _ => (get("orderAmount"), get("orderCurrency")),
+    };
+    if let (Some(a), Some(c)) = amount {
+        n.amount = Some(
+            convert::parse_money(Operation::VerifyWebhook, Some(a), Some(c))
+                .map_err(|_| rejected(WebhookRejection::Malformed))?,
+        );
+    }
+    n.occurred_at = convert::parse_time(
+        get("responseTime").or(get("txnTime")),
+        get("txnTimeZone"),
+        time_zone,
+    );
+    Ok(n)
+}
+
+fn hold_ref(provider: Option<&str>, merchant: Option<&str>) -> HoldRef {
+    let mut r = HoldRef::default();
+    r.provider_reference = provider.map(str::to_owned);
+    r.merchant_reference = merchant.map(str::to_owned);
+    r
+}
+
+/// The acknowledgement Onerway expects: HTTP 200, the bare `transactionId` as the body.
+pub fn ack(notification: &Notification) -> WebhookAck {
+    // The dedup key starts with the transactionId (Onerway ids are digits, never `:`).
+    let id = notification.dedup_key.split(':').next().unwrap_or_default();
+    WebhookAck::new(200, "text/plain", id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VECTOR: &str = r#"{"reason":"{\"respCode\":\"20000\",\"respMsg\":\"Success\"}","txnTimeZone":"+08:00","orderCurrency":"EUR","responseTime":"2024-05-21 09:52:03","sign":"fa58c37f1d7fd1e249c6bcc427aa335aa2d7335389908488e8a7f96f54c59485","merchantTxnId":"7517512835003047","txnType":"SALE","transactionId":"1792734932368752640","notifyType":"TXN","orderAmount":"500.00","paymentMethod":"VISA","txnTime":"2024-05-21 09:51:45","txnAmount":"","merchantNo":"800277","status":"S","eci":"5"}"#;
+
+    fn key() -> SecretString {
+        SecretString::from("de45ae6504ca46cb94ebd734bb650345")
+    }
+
+    #[test]
+    fn published_vector_concatenation() {
+        let f = fields(VECTOR.as_bytes()).unwrap();
+        let values = canonical_values(
+            f.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
+            NOTIFICATION_EXCLUDED,
+        );
+        assert_eq!(
+            values,
+            r#"58002777517512835003047TXN500.00EUR{"respCode":"20000","respMsg":"Success"}2024-05-21 09:52:03S17927349323687526402024-05-21 09:51:45+08:00SALE"#
+        );
+        assert_eq!(
+            notification_sign(&f, &key()),
+            "fa58c37f1d7fd1e249c6bcc427aa335aa2d7335389908488e8a7f96f54c59485"
+        );
+    }
+
+    #[test]
+    fn numbers_and_nulls_by_their_json_text() {
+        let f = fields(br#"{"a":5,"b":null,"c":true,"d":"x\"y","e":1.50}"#).unwrap();
+        assert_eq!(f["a"].as_deref(), Some("5"));
+        assert_eq!(f["b"], None);
+        assert_eq!(f["c"].as_deref(), Some("true"));
+        assert_eq!(f["d"].as_deref(), Some("x\"y"));
+        assert_eq!(f["e"].as_deref(), Some("1.50"));
+        assert!(fields(b"[1,2]").is_err());
+        assert!(fields(b"").is_err());
+    }
+}
