@@ -176,6 +176,11 @@ impl ProviderConfig {
     }
 }
 
+/// The root README's code blocks, compiled and run as doctests.
+#[cfg(all(doctest, feature = "simulator", feature = "yabandpay"))]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 fn unknown_provider(name: &str) -> Error {
     let shown: String = name.chars().take(32).collect();
     Error::config(format!(
