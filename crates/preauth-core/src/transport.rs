@@ -259,6 +259,25 @@ impl HttpRequest {
     pub fn operation(&self) -> Operation {
         self.operation
     }
+
+    /// The method.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The replay safety.
+    pub fn replay_safety(&self) -> Replay {
+        self.replay
+    }
+
+    /// Header names and values, in the order they are sent, with secret values shown as
+    /// `[REDACTED]` (for snapshots and tests).
+    pub fn headers_redacted(&self) -> Vec<(&'static str, &str)> {
+        self.headers
+            .iter()
+            .map(|h| (h.name, if h.sensitive { "[REDACTED]" } else { h.value.as_str() }))
+            .collect()
+    }
 }
 
 impl fmt::Debug for HttpRequest {
