@@ -158,7 +158,7 @@ impl Onerway {
         resp: &HttpResponse,
     ) -> Result<Hold> {
         convert::authorize_outcome(&self.config, req, key.as_str(), resp, self.clock.now())
-            .map_err(|e| convert::unknown_if_unreadable(e, key.as_str()))
+            .map_err(|e| convert::unknown_if_unreadable(e, resp, key.as_str()))
     }
 
     fn follow_up_key(
@@ -227,7 +227,7 @@ impl Onerway {
     /// [`Error::OutcomeUnknown`] when the answer cannot be read or the capture is not final.
     pub fn parse_capture(&self, hold: &Hold, resp: &HttpResponse) -> Result<Hold> {
         convert::auth_payment_outcome(Operation::Capture, hold, resp)
-            .map_err(|e| convert::unknown_if_unreadable(e, &hold.provider_reference))
+            .map_err(|e| convert::unknown_if_unreadable(e, resp, &hold.provider_reference))
     }
 
     /// The pre-flight checks and the signed `POST /v1/txn/authPayment` (`txnType: VOID`).
@@ -255,7 +255,7 @@ impl Onerway {
     /// As [`parse_capture`](Self::parse_capture).
     pub fn parse_cancel(&self, hold: &Hold, resp: &HttpResponse) -> Result<Hold> {
         convert::auth_payment_outcome(Operation::Cancel, hold, resp)
-            .map_err(|e| convert::unknown_if_unreadable(e, &hold.provider_reference))
+            .map_err(|e| convert::unknown_if_unreadable(e, resp, &hold.provider_reference))
     }
 
     /// The amount a refund request refunds: the given one, or all that is refundable.
@@ -306,7 +306,7 @@ impl Onerway {
         resp: &HttpResponse,
     ) -> Result<Refund> {
         let id = convert::refund_outcome(resp)
-            .map_err(|e| convert::unknown_if_unreadable(e, &req.hold.provider_reference))?;
+            .map_err(|e| convert::unknown_if_unreadable(e, resp, &req.hold.provider_reference))?;
         Ok(Refund::new(
             PROVIDER,
             id,

@@ -147,18 +147,22 @@ pub(crate) fn protocol(op: Operation, message: impl Into<String>) -> Error {
 }
 
 /// For a mutating call, an answer that cannot be understood leaves the outcome unknown: the
-/// operation may have taken effect. Other errors pass through.
-pub(crate) fn unknown_if_unreadable(err: Error, reference: &str) -> Error {
+/// operation may have taken effect. Not for an HTTP 4xx answer (a proxy or gateway refusing
+/// the request before Onerway handled it), which stays a protocol error. Other errors pass
+/// through.
+pub(crate) fn unknown_if_unreadable(err: Error, resp: &HttpResponse, reference: &str) -> Error {
     match err {
         Error::Protocol {
             operation, message, ..
-        } if operation.is_mutating() => Error::OutcomeUnknown {
-            provider: PROVIDER,
-            operation,
-            reference: reference.to_owned(),
-            reason: format!("unreadable answer: {message}"),
-            source: Some(Box::new(Error::protocol(PROVIDER, operation, message))),
-        },
+        } if operation.is_mutating() && !(400..500).contains(&resp.status) => {
+            Error::OutcomeUnknown {
+                provider: PROVIDER,
+                operation,
+                reference: reference.to_owned(),
+                reason: format!("unreadable answer: {message}"),
+                source: Some(Box::new(Error::protocol(PROVIDER, operation, message))),
+            }
+        }
         other => other,
     }
 }

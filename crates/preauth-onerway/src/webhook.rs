@@ -237,6 +237,108 @@ mod tests {
         );
     }
 
+    /// Signs `fields` with `k` and serializes them as Onerway would deliver them.
+    fn delivery(mut fields: serde_json::Value) -> Vec<u8> {
+        let f = super::fields(&serde_json::to_vec(&fields).unwrap()).unwrap();
+        fields["sign"] = notification_sign(&f, &SecretString::from("k")).into();
+        serde_json::to_vec(&fields).unwrap()
+    }
+
+    fn parse_signed(fields: serde_json::Value) -> Notification {
+        verify(&delivery(fields), &SecretString::from("k"), UtcOffset::UTC).unwrap()
+    }
+
+    #[test]
+    fn follow_ups_name_the_original_transaction() {
+        let base = serde_json::json!({
+            "notifyType": "TXN", "transactionId": "200", "merchantTxnId": "k1-capture",
+            "originTransactionId": "100", "originMerchantTxnId": "k1", "txnType": "CAPTURE",
+            "status": "S", "orderAmount": "10.00", "orderCurrency": "USD",
+        });
+        let n = parse_signed(base.clone());
+        assert_eq!(n.kind, NotificationKind::Payment);
+        assert_eq!(n.status, Some(HoldStatus::Captured));
+        assert_eq!(n.hold.provider_reference.as_deref(), Some("100"));
+        assert_eq!(n.hold.merchant_reference.as_deref(), Some("k1"));
+        assert_eq!(ack(&n).body, "200");
+        let expected = [
+            ("CAPTURE", "F", Some(HoldStatus::Authorized)),
+            ("CAPTURE", "P", None),
+            ("VOID", "S", Some(HoldStatus::Cancelled)),
+            ("VOID", "N", Some(HoldStatus::Authorized)),
+            ("AUTH", "R", Some(HoldStatus::RequiresAction)),
+            ("AUTH", "F", Some(HoldStatus::Declined)),
+            ("AUTH", "N", Some(HoldStatus::Cancelled)),
+            ("AUTH", "U", Some(HoldStatus::RequiresAction)),
+            ("SALE", "S", Some(HoldStatus::Captured)),
+        ];
+        for (txn_type, status, hold_status) in expected {
+            let mut f = base.clone();
+            f["txnType"] = txn_type.into();
+            f["status"] = status.into();
+            assert_eq!(parse_signed(f).status, hold_status, "{txn_type} {status}");
+        }
+        let mut f = base.clone();
+        f["status"] = "Q".into();
+        assert!(matches!(
+            verify(&delivery(f), &SecretString::from("k"), UtcOffset::UTC),
+            Err(Error::Protocol { .. })
+        ));
+    }
+
+    #[test]
+    fn refunds_and_chargebacks() {
+        let refund = serde_json::json!({
+            "notifyType": "TXN", "transactionId": "300", "txnType": "REFUND",
+            "originTransactionId": "200", "status": "S", "orderAmount": "4.00",
+            "orderCurrency": "USD",
+        });
+        let n = parse_signed(refund.clone());
+        assert_eq!(n.kind, NotificationKind::Refund);
+        assert_eq!(n.refund_reference.as_deref(), Some("300"));
+        assert_eq!(n.refund_status, Some(RefundStatus::Succeeded));
+        assert_eq!(
+            n.status, None,
+            "a refund alone does not say whether all was refunded"
+        );
+        assert_eq!(n.hold.provider_reference.as_deref(), Some("200"));
+        let mut audit = refund.clone();
+        audit["notifyType"] = "REFUND_AUDIT".into();
+        audit["status"] = "F".into();
+        let n = parse_signed(audit);
+        assert_eq!(n.kind, NotificationKind::Refund);
+        assert_eq!(n.refund_status, Some(RefundStatus::Failed));
+        let n = parse_signed(serde_json::json!({
+            "notifyType": "CHARGEBACK", "transactionId": "400", "txnType": "SALE",
+            "originTransactionId": "200", "status": "S", "chargebackStatus": "NEW",
+            "chargebackAmount": "10.00", "chargebackCurrency": "USD",
+            "orderAmount": "10.00", "orderCurrency": "USD",
+        }));
+        assert_eq!(n.kind, NotificationKind::Dispute);
+        assert_eq!(n.status, Some(HoldStatus::Disputed));
+        assert_eq!(n.hold.provider_reference.as_deref(), Some("200"));
+        assert_eq!(n.dedup_key, "400:S:CHARGEBACK:NEW");
+        assert_eq!(
+            n.amount.map(|m| m.to_string()).as_deref(),
+            Some("10.00 USD")
+        );
+        let n =
+            parse_signed(serde_json::json!({"notifyType": "SOMETHING_NEW", "transactionId": "5"}));
+        assert_eq!((n.kind, n.status), (NotificationKind::Other, None));
+        let e = verify(
+            &delivery(serde_json::json!({"status": "S"})),
+            &SecretString::from("k"),
+            UtcOffset::UTC,
+        );
+        assert!(matches!(
+            e,
+            Err(Error::InvalidWebhook {
+                reason: WebhookRejection::Malformed,
+                ..
+            })
+        ));
+    }
+
     #[test]
     fn numbers_and_nulls_by_their_json_text() {
         let f = fields(br#"{"a":5,"b":null,"c":true,"d":"x\"y","e":1.50}"#).unwrap();

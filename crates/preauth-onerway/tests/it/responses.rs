@@ -202,6 +202,11 @@ fn refusals_are_rejected_or_declined_with_the_providers_words() {
         }
         other => panic!("expected Declined, got {other:?}"),
     }
+    // A gateway's 4xx page: the request was not handled, so nothing to reconcile.
+    assert!(matches!(
+        authorize_status(404, "<html>Not Found</html>"),
+        Err(Error::Protocol { .. })
+    ));
     // Credentials refused at the HTTP level.
     assert!(matches!(
         authorize_status(401, "Unauthorized"),

@@ -46,7 +46,8 @@ fn offline_debug_outputs() {
 }
 
 #[tokio::test]
-async fn errors_of_a_whole_flow() {
+async fn errors_and_logs_of_whole_flows() {
+    let logs = preauth_testkit::logs::capture();
     let h = OnerwayHarness::start().await;
     let wrong = h.client_with(|mut c| {
         c.secret_key = TEST_SECRET.to_owned().into();
@@ -66,6 +67,28 @@ async fn errors_of_a_whole_flow() {
             .unwrap_err();
         clean("decline", &format!("{e:?} {e}"));
     }
+    let hold = h
+        .client
+        .authorize(h.authorize_request(amount, cards::APPROVE))
+        .await
+        .unwrap();
+    h.client
+        .capture(preauth_core::CaptureRequest::new(hold))
+        .await
+        .unwrap();
     clean("simulator", &format!("{:?}", h.sim));
     clean("client", &format!("{:?}", h.client));
+    let logged = logs.contents();
+    assert!(logged.contains("onerway"), "the flows were logged");
+    preauth_testkit::logs::assert_no_secrets(
+        "logs",
+        &logged,
+        &[
+            TEST_SECRET,
+            CARD,
+            "sim0nerwaysecretkey",
+            cards::APPROVE,
+            cards::DECLINE,
+        ],
+    );
 }
