@@ -13,7 +13,7 @@ use crate::{Result, cargo, run};
 /// The folder name cargo-deny derives from the default advisory-db URL.
 const DB_DIR: &str = "advisory-db-3157b0e258782691";
 
-pub(crate) fn run(root: &Path) -> Result {
+pub(crate) fn check(root: &Path) -> Result {
     let installed = Command::new("cargo-deny")
         .arg("--version")
         .output()
@@ -57,11 +57,23 @@ fn prepare_db(root: &Path, shared: &Path) -> Result {
             .output()
             .map(|o| o.status.success())
             .unwrap_or(false);
-        if ok { Ok(()) } else { Err(format!("git {args:?} in the advisory db failed")) }
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("git {args:?} in the advisory db failed"))
+        }
     };
     git(&["init", "-q"])?;
     git(&["add", "-A"])?;
-    git(&["-c", "user.name=db", "-c", "user.email=db@localhost", "commit", "-qm", "db"])?;
+    git(&[
+        "-c",
+        "user.name=db",
+        "-c",
+        "user.email=db@localhost",
+        "commit",
+        "-qm",
+        "db",
+    ])?;
     Ok(())
 }
 

@@ -5,6 +5,8 @@
 //! - `deny`: cargo-deny with the offline advisory database from `../shared/advisory-db`.
 //! - `bench`: the performance report (see BENCHMARKS.md).
 
+#![allow(clippy::print_stderr)] // a command-line tool reports on stderr
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -17,7 +19,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let r = match args.first().map(String::as_str) {
         Some("ci") => ci(&args[1..]),
-        Some("deny") => deny::run(&root()),
+        Some("deny") => deny::check(&root()),
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask <ci [--skip-tests] | deny | bench [--quick]>");
@@ -64,12 +66,23 @@ fn ci(args: &[String]) -> Result {
     run("fmt", cargo().args(["fmt", "--all", "--", "--check"]))?;
     run(
         "clippy",
-        cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]),
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ]),
     )?;
     if !skip_tests {
         run(
             "test",
-            cargo().args(["test", "--workspace", "--all-features"]).env("INSTA_UPDATE", "no").env("CI", "true"),
+            cargo()
+                .args(["test", "--workspace", "--all-features"])
+                .env("INSTA_UPDATE", "no")
+                .env("CI", "true"),
         )?;
     }
     run(
@@ -80,7 +93,7 @@ fn ci(args: &[String]) -> Result {
     )?;
     eprintln!("xtask: == snapshots");
     tidy::no_pending_snapshots(&root())?;
-    deny::run(&root())?;
+    deny::check(&root())?;
     eprintln!("xtask: ci passed");
     Ok(())
 }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use crate::Result;
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         let name = e.file_name();
@@ -70,7 +72,7 @@ mod tests {
         assert!(missing.is_empty(), "files without //! docs: {missing:#?}");
     }
 
-    /// No test is hidden: no `#[ignore]`, no `#[should_panic]`.
+    /// No test is hidden: no ignore attribute, no should-panic attribute.
     #[test]
     fn no_ignored_or_should_panic_tests() {
         let bad: Vec<String> = rust_files()
@@ -94,7 +96,10 @@ mod tests {
             .filter(|p| !p.to_string_lossy().contains("preauth-bench"))
             .filter(|p| {
                 let s = std::fs::read_to_string(p).unwrap_or_default();
-                s.contains(": f64") || s.contains(": f32") || s.contains("as f64") || s.contains("as f32")
+                s.contains(": f64")
+                    || s.contains(": f32")
+                    || s.contains("as f64")
+                    || s.contains("as f32")
             })
             .map(|p| p.display().to_string())
             .collect();
