@@ -202,10 +202,7 @@ impl YabandPay {
     fn capture_amount(req: &CaptureRequest) -> Result<Money> {
         match req.amount {
             Some(a) => Ok(a),
-            None => req
-                .hold
-                .capturable()
-                .map_err(|e| Error::invalid_request(e.to_string())),
+            None => Ok(req.hold.capturable()?),
         }
     }
 
@@ -388,10 +385,7 @@ impl YabandPay {
     fn refund_amount(req: &RefundRequest) -> Result<Money> {
         match req.amount {
             Some(a) => Ok(a),
-            None => req
-                .hold
-                .refundable()
-                .map_err(|e| Error::invalid_request(e.to_string())),
+            None => Ok(req.hold.refundable()?),
         }
     }
 

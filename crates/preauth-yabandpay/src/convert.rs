@@ -898,7 +898,7 @@ pub(crate) fn parse_refund_query(ctx: Ctx<'_>, refund_id: &str, answer: &Answer)
         currency,
     )?
     .ok_or_else(|| odd(ctx, http, "data.refund_amount is missing"))?;
-    let mut hold = HoldRef::provider("");
+    let mut hold = HoldRef::default();
     hold.provider_reference = wire::text(d.trade_id.as_ref());
     let id = wire::text(d.refund_id.as_ref()).unwrap_or_else(|| refund_id.to_owned());
     let merchant = wire::text(d.m_refund_id.as_ref()).unwrap_or_default();

@@ -90,27 +90,55 @@ pub fn value_to_sign_string(v: &Value) -> String {
 /// flat, third-party code merges a nested object into the flat map), the same two with
 /// the nested object's keys merged into the top level.
 pub fn notify_candidates(data: &serde_json::Map<String, Value>) -> Vec<String> {
+    let (mut out, merged) = candidates_by_form(data);
+    out.extend(merged);
+    out.dedup();
+    out
+}
+
+/// The candidates of [`notify_candidates`], split: those over `data` as it is, and those over
+/// `data` with its nested objects merged into the top level (empty when nothing is nested).
+fn candidates_by_form(data: &serde_json::Map<String, Value>) -> (Vec<String>, Vec<String>) {
     let flat: Vec<(String, String)> = data
         .iter()
         .map(|(k, v)| (k.clone(), value_to_sign_string(v)))
         .collect();
-    let mut out = with_and_without_empty(&flat);
-    if data.values().any(Value::is_object) {
-        let mut merged: Vec<(String, String)> = Vec::new();
-        for (k, v) in data {
-            match v {
-                Value::Object(inner) => {
-                    for (ik, iv) in inner {
-                        merged.push((ik.clone(), value_to_sign_string(iv)));
-                    }
-                }
-                other => merged.push((k.clone(), value_to_sign_string(other))),
-            }
-        }
-        out.extend(with_and_without_empty(&merged));
+    let as_is = with_and_without_empty(&flat);
+    if !data.values().any(Value::is_object) {
+        return (as_is, Vec::new());
     }
-    out.dedup();
-    out
+    let merged: Vec<(String, String)> = merge_nested(data)
+        .into_iter()
+        .map(|(k, v)| (k, value_to_sign_string(&v)))
+        .collect();
+    (as_is, with_and_without_empty(&merged))
+}
+
+/// `data` with the entries of each nested object in place of the object (what third-party
+/// code signs when the 3-D Secure fields arrive as an object), in order.
+pub fn merge_nested(data: &serde_json::Map<String, Value>) -> Vec<(String, Value)> {
+    let mut merged: Vec<(String, Value)> = Vec::new();
+    for (k, v) in data {
+        match v {
+            Value::Object(inner) => {
+                for (ik, iv) in inner {
+                    merged.push((ik.clone(), iv.clone()));
+                }
+            }
+            other => merged.push((k.clone(), other.clone())),
+        }
+    }
+    merged
+}
+
+/// Which form of a notification's `data` its signature is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyForm {
+    /// `data` as it is (the official SDK's form).
+    AsIs,
+    /// `data` with its nested objects merged into the top level: read it that way too
+    /// ([`merge_nested`]).
+    Merged,
 }
 
 fn with_and_without_empty(pairs: &[(String, String)]) -> Vec<String> {
@@ -135,12 +163,32 @@ pub fn verify_notify(
     data: &serde_json::Map<String, Value>,
     received: &str,
 ) -> bool {
-    let mut ok = false;
-    for candidate in notify_candidates(data) {
-        // No early exit: every candidate is compared.
-        ok |= signature_matches(&sign(secret_key, &candidate), received);
+    notify_form(secret_key, data, received).is_some()
+}
+
+/// Which form of `data` `received` signs under the secret key, if any ([`NotifyForm::AsIs`]
+/// when both do). Every candidate is compared, in constant time each, with no early exit.
+pub fn notify_form(
+    secret_key: &[u8],
+    data: &serde_json::Map<String, Value>,
+    received: &str,
+) -> Option<NotifyForm> {
+    let (as_is, merged) = candidates_by_form(data);
+    let matches = |candidates: &[String]| {
+        let mut ok = false;
+        for candidate in candidates {
+            ok |= signature_matches(&sign(secret_key, candidate), received);
+        }
+        ok
+    };
+    let (a, m) = (matches(&as_is), matches(&merged));
+    if a {
+        Some(NotifyForm::AsIs)
+    } else if m {
+        Some(NotifyForm::Merged)
+    } else {
+        None
     }
-    ok
 }
 
 #[cfg(test)]
@@ -238,6 +286,15 @@ mod tests {
         let key = b"k";
         let sig = sign(key, "3ds_status=Y&state=paid");
         assert!(verify_notify(key, nested.as_object().unwrap(), &sig));
+        assert_eq!(
+            notify_form(key, nested.as_object().unwrap(), &sig),
+            Some(NotifyForm::Merged)
+        );
+        let as_is = sign(key, "3ds={\"3ds_status\":\"Y\"}&state=paid");
+        assert_eq!(
+            notify_form(key, nested.as_object().unwrap(), &as_is),
+            Some(NotifyForm::AsIs)
+        );
         assert!(!verify_notify(b"other", nested.as_object().unwrap(), &sig));
     }
 }

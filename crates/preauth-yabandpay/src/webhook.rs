@@ -6,7 +6,8 @@
 //! is HMAC-SHA256 under the secret key over `data`'s keys only, sorted and joined as
 //! `key=value&…` (see [`crate::sign::notify_candidates`] for the variants tried). YabandPay
 //! retries until it gets a success answer, so duplicates are normal: use
-//! [`Notification::dedup_key`] (`{trade_id}:{state}:{type}`, plus the refund id for refunds).
+//! [`Notification::dedup_key`] (`{trade_id}:{state}:{type}:{amount}`, plus the refund id for
+//! refunds; the amount tells a decrement's `authorized` from the authorization's).
 //! The acknowledgement is a plain-text `ok` ([`ACK_BODY`]), as the official SDK and plugins
 //! answer.
 
@@ -18,7 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::PROVIDER;
 use crate::convert::{PaymentState, RefundState};
-use crate::sign;
+use crate::sign::{self, NotifyForm};
 use crate::wire::{self, NotifyBody};
 
 /// The acknowledgement body YabandPay expects (`text/plain`).
@@ -82,10 +83,12 @@ pub fn split(body: &[u8]) -> Result<(String, Map<String, Value>)> {
 /// match; [`Error::Protocol`] for a verified notification with an unknown state.
 pub fn verify(secret_key: &[u8], req: &WebhookRequest<'_>) -> Result<Notification> {
     let (received, data) = split(req.body())?;
-    if !sign::verify_notify(secret_key, &data, &received) {
-        return Err(Error::webhook(PROVIDER, WebhookRejection::BadSignature));
+    match sign::notify_form(secret_key, &data, &received) {
+        Some(NotifyForm::AsIs) => parse(&data),
+        // Signed over the nested objects merged in: read the fields the same way.
+        Some(NotifyForm::Merged) => parse(&sign::merge_nested(&data).into_iter().collect()),
+        None => Err(Error::webhook(PROVIDER, WebhookRejection::BadSignature)),
     }
-    parse(&data)
 }
 
 fn protocol(message: &str) -> Error {
@@ -109,32 +112,56 @@ fn money(data: &Map<String, Value>, amount: &str, currency: &str) -> Result<Opti
         .map_err(|_| malformed())
 }
 
+/// A text field of a verified notification: absent, `null` or empty is `None`; a string or an
+/// integer is its text; any other type is a protocol error (never silently ignored).
+fn field(data: &Map<String, Value>, key: &str) -> Result<Option<String>> {
+    match data.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v @ (Value::String(_) | Value::Number(_))) => match wire::text(Some(v)) {
+            Some(t) => Ok(Some(t)),
+            None if v.is_string() => Ok(None),
+            None => Err(protocol(&format!(
+                "{key} in notification is not an integer"
+            ))),
+        },
+        Some(_) => Err(protocol(&format!("{key} in notification is not a string"))),
+    }
+}
+
 /// Parses a verified `data` object.
 fn parse(data: &Map<String, Value>) -> Result<Notification> {
-    let trade_id = wire::text(data.get("trade_id")).ok_or_else(malformed)?;
-    let raw_type = wire::text(data.get("type")).unwrap_or_else(|| "payment".to_owned());
+    let trade_id = field(data, "trade_id")?.ok_or_else(malformed)?;
+    let raw_type = field(data, "type")?.unwrap_or_else(|| "payment".to_owned());
     let kind = match raw_type.trim().to_ascii_lowercase().as_str() {
         "payment" => NotificationKind::Payment,
         "refund" => NotificationKind::Refund,
         _ => NotificationKind::Other,
     };
-    let raw_state = wire::text(data.get("state"));
-    let hold = match wire::text(data.get("order_id")) {
+    let raw_state = field(data, "state")?;
+    let hold = match field(data, "order_id")? {
         Some(order) => HoldRef::both(trade_id.clone(), order),
         None => HoldRef::provider(trade_id.clone()),
     };
     let mut status = None;
     let mut refund_reference = None;
+    let mut refund_status = None;
     let amount = match kind {
         NotificationKind::Refund => {
-            if let Some(s) = &raw_state
-                && RefundState::parse(s).is_none()
-                && PaymentState::parse(s).is_none()
-            {
-                return Err(protocol("unknown refund state in notification"));
+            if let Some(s) = &raw_state {
+                refund_status = match (RefundState::parse(s), PaymentState::parse(s)) {
+                    (Some(r), _) => Some(r.refund_status()),
+                    // A payment state on a refund notification (`paid`, `failed`…) says
+                    // nothing certain about the refund itself.
+                    (None, Some(_)) => None,
+                    (None, None) => {
+                        return Err(protocol("unknown refund state in notification"));
+                    }
+                };
             }
-            refund_reference =
-                wire::text(data.get("refund_id")).or_else(|| wire::text(data.get("m_refund_id")));
+            refund_reference = match field(data, "refund_id")? {
+                Some(r) => Some(r),
+                None => field(data, "m_refund_id")?,
+            };
             match money(data, "refund_amount", "refund_currency")? {
                 Some(m) => Some(m),
                 None => money(data, "amount", "currency")?,
@@ -149,10 +176,15 @@ fn parse(data: &Map<String, Value>) -> Result<Notification> {
             money(data, "amount", "currency")?
         }
     };
+    // The amount is part of the key: a decrement is notified as `authorized` again, with
+    // what is held now, and must not pass for a duplicate of the authorization's delivery.
     let mut dedup_key = format!(
-        "{trade_id}:{}:{}",
+        "{trade_id}:{}:{}:{}",
         raw_state.as_deref().unwrap_or(""),
-        raw_type
+        raw_type,
+        amount
+            .map(|m| m.to_major_string_trimmed())
+            .unwrap_or_default()
     );
     if let Some(r) = &refund_reference {
         dedup_key.push(':');
@@ -162,6 +194,7 @@ fn parse(data: &Map<String, Value>) -> Result<Notification> {
     n.status = status;
     n.amount = amount;
     n.refund_reference = refund_reference;
+    n.refund_status = refund_status;
     n.raw_status = raw_state;
     Ok(n)
 }
@@ -216,7 +249,7 @@ mod tests {
         );
         assert_eq!(
             n.dedup_key,
-            "8a8aa7c7-66d7-e2cc-e2a6-fff7c77aaefd:authorized:payment"
+            "8a8aa7c7-66d7-e2cc-e2a6-fff7c77aaefd:authorized:payment:1"
         );
         assert_eq!(ack(&n), WebhookAck::new(200, "text/plain", "ok"));
 
@@ -277,6 +310,40 @@ mod tests {
     }
 
     #[test]
+    fn nested_objects_signed_merged_are_read_merged() {
+        let data = serde_json::json!({
+            "trade_id": "t-2",
+            "amount": "5.00",
+            "currency": "EUR",
+            "3ds": {"3ds_status": "Y", "state": "authorized"}
+        });
+        let merged = "3ds_status=Y&amount=5.00&currency=EUR&state=authorized&trade_id=t-2";
+        let body = serde_json::to_vec(&serde_json::json!({
+            "sign": sign::sign(KEY, merged),
+            "data": data
+        }))
+        .unwrap();
+        let n = verify(KEY, &WebhookRequest::new(&[], &body)).unwrap();
+        assert_eq!(n.status, Some(HoldStatus::Authorized));
+        assert_eq!(n.raw_status.as_deref(), Some("authorized"));
+    }
+
+    #[test]
+    fn verified_fields_of_the_wrong_type_are_protocol_errors() {
+        for (key, value) in [
+            ("state", serde_json::json!(true)),
+            ("state", serde_json::json!(["paid"])),
+            ("order_id", serde_json::json!(1.5)),
+            ("type", serde_json::json!({"x": 1})),
+        ] {
+            let mut data = docs_example();
+            data[key] = value;
+            let e = verify(KEY, &WebhookRequest::new(&[], &signed(data))).unwrap_err();
+            assert!(matches!(e, Error::Protocol { .. }), "{key}: {e}");
+        }
+    }
+
+    #[test]
     fn refund_notifications_carry_the_refund() {
         let data = serde_json::json!({
             "type": "refund",
@@ -291,6 +358,11 @@ mod tests {
         assert_eq!(n.status, None);
         assert_eq!(n.refund_reference.as_deref(), Some("r-key-1"));
         assert_eq!(n.raw_status.as_deref(), Some("refunded"));
-        assert_eq!(n.dedup_key, "t-1:refunded:refund:r-key-1");
+        assert_eq!(n.refund_status, Some(preauth_core::RefundStatus::Succeeded));
+        assert_eq!(
+            n.amount,
+            Some(Money::parse_major("0.10", Currency::EUR).unwrap())
+        );
+        assert_eq!(n.dedup_key, "t-1:refunded:refund:0.1:r-key-1");
     }
 }

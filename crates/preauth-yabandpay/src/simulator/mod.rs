@@ -21,7 +21,16 @@
 //! [`Simulator::complete_three_ds`]), after which the hold is
 //! `authorized`. Time is [`SimControl::clock`]: an authorized hold is `expired` 30 days after
 //! it was authorized, a pending one after its `timeout` minutes. Faults are applied by
-//! [`SimServer`]'s layer; [`Simulator::notification_for`] signs with a wrong key when
+//! [`SimServer`]'s layer.
+//!
+//! Notifications: every transition is notified as YabandPay does, signed over `data`, to the
+//! `notify_url` of the request that caused it (authorized / declined for an authorization,
+//! authorized with the new amount for a decrement, paid for a capture, cancelled for a cancel,
+//! `type: refund` / `refunded` for a refund to its own or the order's URL, authorized when the
+//! payer passes 3-D Secure). They are delivered with [`deliver_notification`], so only to
+//! loopback URLs, as JSON `{"sign","data"}` or as a `resultData=` form body
+//! ([`Simulator::set_notify_format`]). [`Simulator::notification_for`] gives the payment
+//! notification of an order on demand. A notification is signed with a wrong key when
 //! [`FaultPlan::take_bad_signature`](preauth_core::sim::FaultPlan::take_bad_signature) says so.
 //!
 //! The decrement follows this crate's reading of the docs: `amount` is the reduction, and the
@@ -36,7 +45,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use preauth_core::sim::{SimControl, SimServer};
+use preauth_core::sim::{SimControl, SimServer, deliver_notification};
 use preauth_core::webhook::signature_matches;
 use preauth_core::{Currency, HoldStatus, Money};
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -46,6 +55,7 @@ use time::OffsetDateTime;
 use crate::config::YabandPayConfig;
 use crate::convert::HOLD_VALIDITY;
 use crate::sign;
+use crate::webhook::FORM_FIELD;
 use crate::wire::method;
 
 /// The cashier UID the simulator knows (the docs' example UID).
@@ -171,6 +181,30 @@ struct SimState {
     refunds: BTreeMap<String, SimRefund>,
     request_ids: BTreeSet<String>,
     seq: u64,
+    notify_format: NotifyFormat,
+    /// Notifications due after the current request: (notify URL, what about).
+    outbox: Vec<(String, Due)>,
+}
+
+/// A notification a transition makes due.
+#[derive(Debug, Clone)]
+enum Due {
+    /// About an order's new state.
+    Payment(String),
+    /// About a refund (by `refund_id`).
+    Refund(String),
+}
+
+/// How the simulator delivers notifications.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotifyFormat {
+    /// `application/json`: `{"sign":"…","data":{…}}` (notify.html).
+    #[default]
+    Json,
+    /// `application/x-www-form-urlencoded`: `resultData=<URL-encoded JSON>` (the SDK's
+    /// `Notify::input` accepts it).
+    Form,
 }
 
 impl SimState {
@@ -336,6 +370,10 @@ impl Simulator {
         }
         o.state = St::Authorized;
         o.authorized_at = Some(now);
+        let url = o.notify_url.clone();
+        st.outbox
+            .push((url, Due::Payment(provider_reference.to_owned())));
+        self.flush(st);
         true
     }
 
@@ -346,6 +384,11 @@ impl Simulator {
         let o = st.orders.get_mut(trade_id)?;
         o.refresh(now);
         Some(o.state.as_str())
+    }
+
+    /// How notifications are delivered from now on (JSON by default).
+    pub fn set_notify_format(&self, format: NotifyFormat) {
+        self.lock().notify_format = format;
     }
 
     /// Every order, by `trade_id`, as it stands now on the simulator's clock.
@@ -385,31 +428,17 @@ impl Simulator {
             o.refresh(now);
             o.clone()
         };
-        let amount = fmt(&order.amount());
-        let fields: Vec<(&'static str, Value)> = vec![
-            ("type", "payment".into()),
-            ("user", SIM_USER.into()),
-            ("order_id", order.order_id.clone().into()),
-            ("trade_id", order.trade_id.clone().into()),
-            (
-                "transaction_id",
-                format!("sim{}", order.trade_id.replace('-', "")).into(),
-            ),
-            ("amount", amount.clone().into()),
-            ("currency", order.currency.code().into()),
-            ("settlement_amount", amount.into()),
-            ("settlement_currency", order.currency.code().into()),
-            ("exchange_rate", "1".into()),
-            ("description", order.description.clone().into()),
-            (
-                "createDate",
-                order.created_at.unix_timestamp().to_string().into(),
-            ),
-            ("state", order.state.as_str().into()),
-            ("demo", "".into()),
-            ("pay_method", "online".into()),
-            ("sub_pay_method", "Card".into()),
-        ];
+        let (headers, _, body) = self.signed(payment_fields(&order), NotifyFormat::Json)?;
+        Some((headers, body))
+    }
+
+    /// `fields` signed (with a wrong key when the fault plan asks for a bad signature) and
+    /// encoded in `format`: headers, content type, body.
+    fn signed(
+        &self,
+        fields: Vec<(&'static str, Value)>,
+        format: NotifyFormat,
+    ) -> Option<(Headers, &'static str, Vec<u8>)> {
         let string =
             sign::string_to_sign(fields.iter().map(|(k, v)| (*k, v.as_str().unwrap_or(""))));
         let key = if self.control.faults.take_bad_signature() {
@@ -419,15 +448,59 @@ impl Simulator {
         };
         let signature = sign::sign(key.as_bytes(), &string);
         let data = Ordered(fields);
-        let body = serde_json::to_vec(&NotifyOut {
+        let json = serde_json::to_vec(&NotifyOut {
             sign: &signature,
             data: &data,
         })
         .ok()?;
+        let (content_type, body) = match format {
+            NotifyFormat::Json => ("application/json", json),
+            NotifyFormat::Form => {
+                let json = String::from_utf8(json).ok()?;
+                let form = serde_urlencoded::to_string([(FORM_FIELD, json)]).ok()?;
+                ("application/x-www-form-urlencoded", form.into_bytes())
+            }
+        };
         Some((
-            vec![("content-type".to_owned(), "application/json".to_owned())],
+            vec![("content-type".to_owned(), content_type.to_owned())],
+            content_type,
             body,
         ))
+    }
+
+    /// Signs and sends every notification the request made due, to loopback URLs only
+    /// (nothing is signed for other URLs, so a scripted bad signature waits for a delivery).
+    /// Takes the lock guard so the orders are read as the transition left them.
+    fn flush(&self, mut st: MutexGuard<'_, SimState>) {
+        let due = std::mem::take(&mut st.outbox);
+        let format = st.notify_format;
+        let mut out = Vec::new();
+        for (url, what) in due {
+            if !is_loopback(&url) {
+                continue;
+            }
+            let fields = match &what {
+                Due::Payment(trade_id) => st.orders.get(trade_id).map(payment_fields),
+                Due::Refund(refund_id) => st.refunds.get(refund_id).and_then(|r| {
+                    st.orders
+                        .get(&r.trade_id)
+                        .map(|o| refund_notify_fields(o, r))
+                }),
+            };
+            if let Some(fields) = fields {
+                out.push((url, fields));
+            }
+        }
+        drop(st);
+        // Deliveries need a runtime (the simulator's handlers always run in one).
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        for (url, fields) in out {
+            if let Some((_, content_type, body)) = self.signed(fields, format) {
+                deliver_notification(&url, Vec::new(), content_type, body);
+            }
+        }
     }
 
     /// Handles one `POST /Payments` body; `host` builds the 3-D Secure URL.
@@ -436,7 +509,12 @@ impl Simulator {
         let mut st = self.lock();
         let seq = st.next();
         let response_id = format!("{}{seq:010}", now.unix_timestamp());
-        match self.dispatch(&mut st, body, host, now) {
+        let result = self.dispatch(&mut st, body, host, now);
+        if result.is_err() {
+            st.outbox.clear();
+        }
+        self.flush(st);
+        match result {
             Ok(data) => json!({
                 "status": true,
                 "code": "200",
@@ -509,6 +587,67 @@ impl Simulator {
             _ => Err(rule("The method is not supported")),
         }
     }
+}
+
+/// `data` of a payment notification about `order` as it stands (notify.html fields).
+fn payment_fields(order: &Order) -> Vec<(&'static str, Value)> {
+    let amount = fmt(&order.amount());
+    vec![
+        ("type", "payment".into()),
+        ("user", SIM_USER.into()),
+        ("order_id", order.order_id.clone().into()),
+        ("trade_id", order.trade_id.clone().into()),
+        (
+            "transaction_id",
+            format!("sim{}", order.trade_id.replace('-', "")).into(),
+        ),
+        ("amount", amount.clone().into()),
+        ("currency", order.currency.code().into()),
+        ("settlement_amount", amount.into()),
+        ("settlement_currency", order.currency.code().into()),
+        ("exchange_rate", "1".into()),
+        ("description", order.description.clone().into()),
+        (
+            "createDate",
+            order.created_at.unix_timestamp().to_string().into(),
+        ),
+        ("state", order.state.as_str().into()),
+        ("demo", "".into()),
+        ("pay_method", "online".into()),
+        ("sub_pay_method", "Card".into()),
+    ]
+}
+
+/// `data` of a refund notification (`type: refund`, `state: refunded`, with `m_refund_id`).
+fn refund_notify_fields(order: &Order, refund: &SimRefund) -> Vec<(&'static str, Value)> {
+    vec![
+        ("type", "refund".into()),
+        ("user", SIM_USER.into()),
+        ("order_id", order.order_id.clone().into()),
+        ("trade_id", order.trade_id.clone().into()),
+        ("refund_id", refund.refund_id.clone().into()),
+        (
+            "m_refund_id",
+            refund.m_refund_id.clone().unwrap_or_default().into(),
+        ),
+        ("refund_amount", fmt(&refund.amount).into()),
+        ("refund_currency", refund.amount.currency().code().into()),
+        ("amount", fmt(&order.amount()).into()),
+        ("currency", order.currency.code().into()),
+        ("description", refund.description.clone().into()),
+        ("state", "refunded".into()),
+        ("demo", "".into()),
+    ]
+}
+
+/// Whether `url` points at this machine (the only place a simulator sends notifications).
+fn is_loopback(url: &str) -> bool {
+    url::Url::parse(url).ok().is_some_and(|u| match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    })
 }
 
 #[derive(serde::Serialize)]
@@ -637,6 +776,10 @@ fn authorize(
     if let Some(url) = url {
         out.push(("url", Value::from(url)));
     }
+    if state != St::Pending {
+        st.outbox
+            .push((order.notify_url.clone(), Due::Payment(trade_id.clone())));
+    }
     st.orders.insert(trade_id, order);
     st.request_ids.insert(request_id);
     Ok(to_value(out))
@@ -677,6 +820,7 @@ fn capture(st: &mut SimState, data: &Map<String, Value>, now: OffsetDateTime) ->
     o.state = St::Paid;
     o.captured = Some(amount);
     o.capture_count += 1;
+    let due = Due::Payment(o.trade_id.clone());
     let out = to_value(vec![
         ("order_id", o.order_id.clone().into()),
         ("trade_id", o.trade_id.clone().into()),
@@ -685,6 +829,7 @@ fn capture(st: &mut SimState, data: &Map<String, Value>, now: OffsetDateTime) ->
         ("state", o.state.as_str().into()),
     ]);
     st.request_ids.insert(request_id);
+    st.outbox.push((req_str(data, "notify_url")?, due));
     Ok(out)
 }
 
@@ -726,7 +871,9 @@ fn decrement(st: &mut SimState, data: &Map<String, Value>, now: OffsetDateTime) 
         ("currency", o.currency.code().into()),
         ("state", o.state.as_str().into()),
     ]);
+    let due = Due::Payment(o.trade_id.clone());
     st.request_ids.insert(request_id);
+    st.outbox.push((req_str(data, "notify_url")?, due));
     Ok(out)
 }
 
@@ -740,7 +887,8 @@ fn cancel(st: &mut SimState, data: &Map<String, Value>, now: OffsetDateTime) -> 
     }
     o.state = St::Cancelled;
     let amount = fmt(&o.amount());
-    Ok(to_value(vec![
+    let due = (o.notify_url.clone(), Due::Payment(o.trade_id.clone()));
+    let out = to_value(vec![
         ("type", "payment".into()),
         ("user", SIM_USER.into()),
         ("amount", amount.clone().into()),
@@ -758,7 +906,9 @@ fn cancel(st: &mut SimState, data: &Map<String, Value>, now: OffsetDateTime) -> 
         ("demo", "".into()),
         ("transaction_id", "".into()),
         ("state", o.state.as_str().into()),
-    ]))
+    ]);
+    st.outbox.push(due);
+    Ok(out)
 }
 
 fn query(st: &mut SimState, data: &Map<String, Value>, now: OffsetDateTime) -> Step<Value> {
@@ -841,6 +991,8 @@ fn create_refund(st: &mut SimState, data: &Map<String, Value>, now: OffsetDateTi
         notify_url: opt_str(data, "notify_url").unwrap_or_default(),
         at: now,
     };
+    let url = opt_str(data, "notify_url").unwrap_or_else(|| o.notify_url.clone());
+    st.outbox.push((url, Due::Refund(refund.refund_id.clone())));
     let out = to_value(vec![
         ("refund_id", refund.refund_id.clone().into()),
         (

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use preauth_core::sim::{SimControl, SimServer};
-use preauth_core::{Hold, PreauthProvider};
+use preauth_core::{Hold, PreauthProvider, Transport};
 use preauth_testkit::harness::{Delivery, Harness};
 use preauth_testkit::soak::LedgerEntry;
 use preauth_testkit::test_transport;
@@ -19,11 +19,16 @@ pub(crate) struct YabandPayHarness {
 }
 
 pub(crate) async fn harness() -> YabandPayHarness {
+    harness_with(test_transport()).await
+}
+
+/// A harness whose client sends through `transport` (its timeouts and retries).
+pub(crate) async fn harness_with(transport: Transport) -> YabandPayHarness {
     let sim = Simulator::new(SimControl::default());
     let server = sim.spawn().await.expect("simulator starts");
     let client = YabandPay::new(sim.config(&server.base_url()))
         .expect("simulator config is valid")
-        .with_transport(test_transport())
+        .with_transport(transport)
         .with_clock(Arc::new(sim.control().clock.clone()));
     YabandPayHarness {
         provider: Arc::new(client.clone()),

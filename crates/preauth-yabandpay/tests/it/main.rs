@@ -6,6 +6,9 @@
 mod common;
 #[cfg(feature = "simulator")]
 mod conformance;
+mod fuzz;
+#[cfg(feature = "simulator")]
+mod reliability;
 mod responses;
 #[cfg(feature = "simulator")]
 mod secrets;
@@ -13,3 +16,7 @@ mod signing;
 #[cfg(feature = "simulator")]
 mod simulator;
 mod snapshots;
+#[cfg(feature = "simulator")]
+mod soak;
+#[cfg(feature = "simulator")]
+mod webhooks;

@@ -386,7 +386,7 @@ async fn notifications_verify_as_json_and_as_form_bodies() {
     );
     assert_eq!(
         n.dedup_key,
-        format!("{}:authorized:payment", held.provider_reference)
+        format!("{}:authorized:payment:45", held.provider_reference)
     );
     let form =
         serde_urlencoded::to_string([(webhook::FORM_FIELD, String::from_utf8(body).unwrap())])
