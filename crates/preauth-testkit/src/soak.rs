@@ -242,7 +242,10 @@ async fn flow(p: Arc<dyn PreauthProvider>, h: Arc<dyn Harness>, i: usize) -> (Ou
         return (Outcome::Unresolved(key.as_str().to_owned()), reconciles);
     };
 
-    // Capture: never re-sent before the provider says it did not happen.
+    // Capture: never re-sent before the provider says it did not happen. A capture whose
+    // outcome was unknown may still land late, after the reconcile read: then the re-sent one
+    // is refused (the provider allows one capture), and reading the hold again tells the truth.
+    let mut uncertain = false;
     for _ in 0..6 {
         if hold.status == HoldStatus::Captured {
             return (Outcome::Captured(hold.provider_reference), reconciles);
@@ -250,12 +253,20 @@ async fn flow(p: Arc<dyn PreauthProvider>, h: Arc<dyn Harness>, i: usize) -> (Ou
         match p.capture(CaptureRequest::new(hold.clone())).await {
             Ok(hh) => return (Outcome::Captured(hh.provider_reference), reconciles),
             Err(e) if e.is_outcome_unknown() || matches!(e, Error::Protocol { .. }) => {
+                uncertain = true;
                 match read_hold(p.as_ref(), &hold, &mut reconciles).await {
                     Ok(hh) => hold = hh,
                     Err(_) => return (Outcome::Unresolved(hold.provider_reference), reconciles),
                 }
             }
             Err(e) if e.is_retryable() => {}
+            Err(e @ (Error::Rejected { .. } | Error::InvalidState { .. })) if uncertain => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                match read_hold(p.as_ref(), &hold, &mut reconciles).await {
+                    Ok(hh) if hh.status == HoldStatus::Captured => hold = hh,
+                    _ => panic!("capture {}: refused after an unknown outcome: {e}", hold.provider_reference),
+                }
+            }
             Err(e) => panic!("capture {}: unexpected {e}", hold.provider_reference),
         }
     }
