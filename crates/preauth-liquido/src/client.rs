@@ -189,6 +189,16 @@ impl Liquido {
         }
     }
 
+    /// Reads an answer of the token endpoint without keeping the token: its lifetime, or the
+    /// error [`Liquido::authenticate`] would give. For tests and fuzzing.
+    ///
+    /// # Errors
+    /// As [`Liquido::authenticate`] for that answer.
+    #[doc(hidden)]
+    pub fn parse_token_answer(resp: &HttpResponse) -> Result<Duration> {
+        Self::parse_token(resp).map(|t| Duration::from_secs(t.expires_in))
+    }
+
     /// Makes sure a valid access token is cached, fetching one if needed (for example to warm
     /// the client up at start).
     ///

@@ -21,6 +21,10 @@
 //!   [`crate::config::DEFAULT_HOLD_VALIDITY_SECS`] by the control
 //!   clock becomes `EXPIRED` and can no longer be captured.
 //! - Business refusals are HTTP 400 `{"code":400,"message":"…"}`; unknown charges 404.
+//! - Notifications: after each transition the signed notification is POSTed to the request's
+//!   `callbackUrl` when it is on loopback ([`Simulator::deliver_notification`]);
+//!   [`Simulator::notification_for`] gives the same notification to a test directly.
+//! - [`Simulator::ledger`]: every charge with how many captures took effect on it.
 
 mod routes;
 
@@ -86,6 +90,7 @@ pub(crate) struct SimState {
     pub(crate) tokens: BTreeMap<String, OffsetDateTime>,
     pub(crate) saved_cards: BTreeMap<String, SimCard>,
     pub(crate) token_requests: u64,
+    pub(crate) deliveries: u64,
     pub(crate) next_id: u64,
 }
 
@@ -224,7 +229,50 @@ impl SimCharge {
     }
 }
 
+/// A notification before it is signed: where it goes, its event name, its `chargeDetails`.
+#[derive(Debug, Clone)]
+pub(crate) struct Note {
+    pub(crate) callback_url: Option<String>,
+    pub(crate) event: &'static str,
+    pub(crate) details: Value,
+}
+
+impl SimCharge {
+    /// The notification about this charge as it is now. Event names: `CHARGE_SUCCEEDED` for
+    /// `IN_PROGRESS`, `AUTHORIZED`, `SETTLED`, `REFUNDING` and `REFUNDED`; `CHARGE_FAILED`
+    /// for `FAILED`, `CANCELLED` and `EXPIRED`; `CHARGE_CHARGED_BACK`. `None` in
+    /// `INITIAL_STATUS`.
+    pub(crate) fn note(&self) -> Option<Note> {
+        let event = match self.status {
+            TransferStatus::InitialStatus => return None,
+            TransferStatus::InProgress
+            | TransferStatus::Authorized
+            | TransferStatus::Settled
+            | TransferStatus::Refunding
+            | TransferStatus::Refunded => "CHARGE_SUCCEEDED",
+            TransferStatus::Failed | TransferStatus::Cancelled | TransferStatus::Expired => {
+                "CHARGE_FAILED"
+            }
+            TransferStatus::ChargedBack => "CHARGE_CHARGED_BACK",
+        };
+        Some(Note {
+            callback_url: self.callback_url.clone(),
+            event,
+            details: self.to_json(),
+        })
+    }
+}
+
 impl SimRefund {
+    /// The `CHARGE_REFUND_SUCCEEDED` notification about this refund.
+    pub(crate) fn note(&self) -> Note {
+        Note {
+            callback_url: self.callback_url.clone(),
+            event: "CHARGE_REFUND_SUCCEEDED",
+            details: self.to_json(),
+        }
+    }
+
     pub(crate) fn to_json(&self) -> Value {
         json!({
             "transferStatusCode": 200,
@@ -359,6 +407,11 @@ impl Simulator {
         } else {
             c.status = TransferStatus::Authorized;
         }
+        let note = c.note();
+        drop(st);
+        if let Some(note) = note {
+            self.deliver(note);
+        }
         true
     }
 
@@ -395,15 +448,18 @@ impl Simulator {
     /// settled.
     pub fn charge_back(&self, provider_reference: &str) -> bool {
         let now = self.now();
-        let mut st = self.lock();
-        match st.charges.get_mut(provider_reference) {
+        let note = match self.lock().charges.get_mut(provider_reference) {
             Some(c) if c.status == TransferStatus::Settled => {
                 c.status = TransferStatus::ChargedBack;
                 c.final_status_time = Some(now);
-                true
+                c.note()
             }
-            _ => false,
+            _ => return false,
+        };
+        if let Some(note) = note {
+            self.deliver(note);
         }
+        true
     }
 
     /// The notification Liquido would send now about the charge or refund
@@ -421,30 +477,34 @@ impl Simulator {
         &self,
         provider_reference: &str,
     ) -> Option<(Vec<(String, String)>, Vec<u8>)> {
+        let note = self.notification_parts(provider_reference)?;
+        let (signature, body) = self.sign_notification(note.event, &note.details)?;
+        Some((
+            vec![
+                ("Content-Type".to_owned(), "application/json".to_owned()),
+                (sign::SIGNATURE_HEADER.to_owned(), signature),
+            ],
+            body,
+        ))
+    }
+
+    /// The callback URL, event name and `chargeDetails` of the notification about a charge or
+    /// refund as it is now.
+    fn notification_parts(&self, provider_reference: &str) -> Option<Note> {
         let now = self.now();
         let validity = self.validity();
-        let (event, details) = {
-            let mut st = self.lock();
-            if let Some(r) = st.refunds.get(provider_reference) {
-                ("CHARGE_REFUND_SUCCEEDED", r.to_json())
-            } else {
-                let c = st.charges.get_mut(provider_reference)?;
-                c.refresh(now, validity);
-                let event = match c.status {
-                    TransferStatus::InitialStatus => return None,
-                    TransferStatus::InProgress
-                    | TransferStatus::Authorized
-                    | TransferStatus::Settled
-                    | TransferStatus::Refunding
-                    | TransferStatus::Refunded => "CHARGE_SUCCEEDED",
-                    TransferStatus::Failed
-                    | TransferStatus::Cancelled
-                    | TransferStatus::Expired => "CHARGE_FAILED",
-                    TransferStatus::ChargedBack => "CHARGE_CHARGED_BACK",
-                };
-                (event, c.to_json())
-            }
-        };
+        let mut st = self.lock();
+        if let Some(r) = st.refunds.get(provider_reference) {
+            return Some(r.note());
+        }
+        let c = st.charges.get_mut(provider_reference)?;
+        c.refresh(now, validity);
+        c.note()
+    }
+
+    /// The body `{"eventType", "data": {"chargeDetails"}}` and its `Liquido-Signature` at the
+    /// control clock's now (a wrong key when the fault plan asks for a bad signature).
+    fn sign_notification(&self, event: &str, details: &Value) -> Option<(String, Vec<u8>)> {
         let body = serde_json::to_vec(&json!({
             "eventType": event,
             "data": { "chargeDetails": details },
@@ -455,13 +515,68 @@ impl Simulator {
         } else {
             CLIENT_SECRET
         };
-        let header = sign::signature_header(secret, &body, now.unix_timestamp());
-        Some((
-            vec![
-                ("Content-Type".to_owned(), "application/json".to_owned()),
-                (sign::SIGNATURE_HEADER.to_owned(), header),
-            ],
-            body,
-        ))
+        let header = sign::signature_header(secret, &body, self.now().unix_timestamp());
+        Some((header, body))
     }
+
+    /// Delivers the notification about `provider_reference` as it is now to the
+    /// `callbackUrl` of its request (again: Liquido retries deliveries). The simulator does
+    /// this by itself after each transition, with the state of that moment: a charge
+    /// authorized, declined or settled at creation, authorized after 3-D Secure, captured,
+    /// cancelled or charged back, and each refund (`CHARGE_REFUND_SUCCEEDED`, to the refund's
+    /// `callbackUrl`). Nothing is sent for a request without a `callbackUrl`, for a URL off
+    /// loopback (a simulator never sends traffic off the machine), outside a Tokio runtime,
+    /// for a charge created awaiting 3-D Secure (nothing happened yet) or for a lapse of
+    /// validity (found lazily, not at the moment it happens).
+    ///
+    /// Returns whether a delivery was started; it runs in the background through
+    /// [`preauth_core::sim::deliver_notification`] and never delays the API answer.
+    pub fn deliver_notification(&self, provider_reference: &str) -> bool {
+        self.notification_parts(provider_reference)
+            .is_some_and(|note| self.deliver(note))
+    }
+
+    /// Signs `note` and sends it to its callback URL in the background (see
+    /// [`Simulator::deliver_notification`]).
+    pub(crate) fn deliver(&self, note: Note) -> bool {
+        let Note {
+            callback_url: Some(url),
+            event,
+            details,
+        } = note
+        else {
+            return false;
+        };
+        // Checked before signing, so an undeliverable notification does not use up a
+        // BadSignature fault meant for a delivered one.
+        if tokio::runtime::Handle::try_current().is_err() || !is_loopback_url(&url) {
+            return false;
+        }
+        let Some((signature, body)) = self.sign_notification(event, &details) else {
+            return false;
+        };
+        self.lock().deliveries += 1;
+        preauth_core::sim::deliver_notification(
+            &url,
+            vec![(sign::SIGNATURE_HEADER, signature)],
+            "application/json",
+            body,
+        );
+        true
+    }
+
+    /// How many notifications the simulator has started to deliver to callback URLs.
+    pub fn deliveries(&self) -> u64 {
+        self.lock().deliveries
+    }
+}
+
+/// Whether `url` points at this machine (`127.0.0.0/8`, `::1` or `localhost`).
+fn is_loopback_url(url: &str) -> bool {
+    url::Url::parse(url).ok().is_some_and(|u| match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    })
 }

@@ -372,13 +372,26 @@ fn new_charge(sim: &Simulator, headers: &HeaderMap, body: &[u8]) -> Reply {
         }
         _ => {}
     }
-    let mut st = sim.lock();
-    // A concurrent request with the same key may have created it meanwhile: it wins.
-    if let Some(existing) = st.charges.get(key) {
-        return Ok(ok(existing.to_json()));
+    // Nothing has happened yet to a charge awaiting 3-D Secure: its notification comes when
+    // the payer passes the challenge.
+    let note = if charge.status == TransferStatus::InProgress {
+        None
+    } else {
+        charge.note()
+    };
+    let json = {
+        let mut st = sim.lock();
+        // A concurrent request with the same key may have created it meanwhile: it wins.
+        if let Some(existing) = st.charges.get(key) {
+            return Ok(ok(existing.to_json()));
+        }
+        let json = charge.to_json();
+        st.charges.insert(key.to_owned(), charge);
+        json
+    };
+    if let Some(note) = note {
+        sim.deliver(note);
     }
-    let json = charge.to_json();
-    st.charges.insert(key.to_owned(), charge);
     Ok(ok(json))
 }
 
@@ -403,24 +416,30 @@ fn capture_charge(sim: &Simulator, key: &str, body: &[u8]) -> Reply {
     };
     let now = sim.now();
     let validity = sim.validity();
-    let mut st = sim.lock();
-    let c = st.charges.get_mut(key).ok_or_else(|| not_found("charge"))?;
-    c.refresh(now, validity);
-    if c.status != TransferStatus::Authorized || !is_card_method(&c.payment_method) {
-        return Err(bad_request(format!(
-            "charge is {}; only an AUTHORIZED card charge can be captured",
-            c.status.as_str()
-        )));
+    let (json, note) = {
+        let mut st = sim.lock();
+        let c = st.charges.get_mut(key).ok_or_else(|| not_found("charge"))?;
+        c.refresh(now, validity);
+        if c.status != TransferStatus::Authorized || !is_card_method(&c.payment_method) {
+            return Err(bad_request(format!(
+                "charge is {}; only an AUTHORIZED card charge can be captured",
+                c.status.as_str()
+            )));
+        }
+        let amount = requested.unwrap_or(c.amount);
+        if amount > c.amount {
+            return Err(bad_request("amount exceeds the authorized amount"));
+        }
+        c.status = TransferStatus::Settled;
+        c.captured = Some(amount);
+        c.captures += 1;
+        c.final_status_time = Some(now);
+        (c.to_json(), c.note())
+    };
+    if let Some(note) = note {
+        sim.deliver(note);
     }
-    let amount = requested.unwrap_or(c.amount);
-    if amount > c.amount {
-        return Err(bad_request("amount exceeds the authorized amount"));
-    }
-    c.status = TransferStatus::Settled;
-    c.captured = Some(amount);
-    c.captures += 1;
-    c.final_status_time = Some(now);
-    Ok(ok(c.to_json()))
+    Ok(ok(json))
 }
 
 async fn cancel(
@@ -460,7 +479,12 @@ fn cancel_charge(sim: &Simulator, key: &str) -> Reply {
     }
     c.status = TransferStatus::Cancelled;
     c.final_status_time = Some(now);
-    Ok(ok(c.to_json()))
+    let (json, note) = (c.to_json(), c.note());
+    drop(st);
+    if let Some(note) = note {
+        sim.deliver(note);
+    }
+    Ok(ok(json))
 }
 
 async fn get_charge(
@@ -537,8 +561,10 @@ fn new_refund(sim: &Simulator, body: &[u8]) -> Reply {
         callback_url,
         created: now,
     };
-    let json = refund.to_json();
+    let (json, note) = (refund.to_json(), refund.note());
     st.refunds.insert(key.to_owned(), refund);
+    drop(st);
+    sim.deliver(note);
     Ok(ok(json))
 }
 

@@ -2,9 +2,10 @@
 //! the simulator's clock injected into the client.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use preauth_core::sim::{SimControl, SimServer};
-use preauth_core::{Currency, Hold, PreauthProvider};
+use preauth_core::{Currency, Hold, PreauthProvider, RetryPolicy, Transport, TransportConfig};
 use preauth_liquido::Liquido;
 use preauth_liquido::simulator::Simulator;
 use preauth_testkit::harness::{Delivery, Harness};
@@ -17,13 +18,38 @@ pub(crate) struct LiquidoHarness {
     pub(crate) client: Liquido,
 }
 
+/// Attempts time out after 250 ms (well before [`LONG_DELAY`], so the delay faults are real
+/// timeouts), three attempts with short backoff: fault scenarios finish quickly.
+pub(crate) fn fast_transport() -> Transport {
+    Transport::new(
+        TransportConfig::default()
+            .with_connect_timeout(Duration::from_millis(500))
+            .with_attempt_timeout(Duration::from_millis(250))
+            .with_total_timeout(Duration::from_secs(3))
+            .with_retry(
+                RetryPolicy::default()
+                    .with_max_attempts(3)
+                    .with_backoff(Duration::from_millis(5), Duration::from_millis(25)),
+            ),
+    )
+    .expect("transport")
+}
+
+/// A delay longer than [`fast_transport`]'s attempt timeout.
+pub(crate) const LONG_DELAY: Duration = Duration::from_millis(400);
+
 impl LiquidoHarness {
     pub(crate) async fn start() -> Self {
+        Self::start_with(test_transport()).await
+    }
+
+    /// A harness whose client sends through `transport` (its timeouts and retries).
+    pub(crate) async fn start_with(transport: Transport) -> Self {
         let sim = Simulator::new(SimControl::default());
         let server = sim.spawn().await.expect("simulator starts");
         let client = Liquido::new(sim.config(&server.base_url()))
             .expect("simulator config is valid")
-            .with_transport(test_transport())
+            .with_transport(transport)
             .with_clock(Arc::new(sim.control().clock.clone()));
         LiquidoHarness {
             sim,

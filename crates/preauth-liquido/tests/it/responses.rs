@@ -7,11 +7,11 @@ use time::macros::datetime;
 
 use crate::snapshots::client;
 
-const KEY: &str = "1ec983fa-1a37-679b-809b-067861d87ab0";
+pub(crate) const KEY: &str = "1ec983fa-1a37-679b-809b-067861d87ab0";
 
 /// Seed 000, "创建信用卡预授权" response (the "... # other basic response fields" line of the
 /// seed is left out: it is a placeholder, not JSON).
-const SEED_000_AUTHORIZED: &str = r#"{
+pub(crate) const SEED_000_AUTHORIZED: &str = r#"{
 "transferStatusCode": 200,
 "idempotencyKey": "1ec983fa-1a37-679b-809b-067861d87ab0",
 "referenceId": "1ec983fa-1a37-679b-809b-067861d87ab0",
@@ -55,7 +55,7 @@ fn seed_000_cancel() -> String {
 }
 
 /// Seed 003, "取消未完成的支付" response (PIX), verbatim.
-const SEED_003_PIX_CANCELLED: &str = r#"{
+pub(crate) const SEED_003_PIX_CANCELLED: &str = r#"{
 "transferStatusCode": 200,
 "transferErrorMsg": null,
 "idempotencyKey": "20220602-001",
@@ -103,7 +103,7 @@ const SEED_003_PIX_CANCELLED: &str = r#"{
 
 /// Docs payin/brazil/refund, response, verbatim (its finalAmount 100 for an amount of 3 is
 /// another inconsistency of the docs; a refund's amount is `amount`).
-const DOCS_BRAZIL_REFUND: &str = r#"{
+pub(crate) const DOCS_BRAZIL_REFUND: &str = r#"{
     "transferStatusCode": 200,
     "transferErrorMsg": null,
     "idempotencyKey": "2022030214000007-1",
