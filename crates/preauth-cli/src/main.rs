@@ -77,7 +77,7 @@ pub(crate) struct Target {
     /// A TOML provider configuration (`provider = "…"` and its keys).
     #[arg(long, conflicts_with_all = ["env", "sim_url"])]
     pub(crate) config: Option<PathBuf>,
-    /// Read the configuration from PREAUTH_<PROVIDER>_* environment variables.
+    /// Read the configuration from the provider's PREAUTH_* environment variables.
     #[arg(long)]
     pub(crate) env: bool,
     /// The URL of a running `preauth sim` (its credentials are known).

@@ -6,7 +6,7 @@
 //!   at it, magic cards, clock, faults, request count, 3-D Secure, signed notifications);
 //! - [`conformance`]: the suite of scenarios, gated by capabilities, and
 //!   [`conformance_tests!`] to run all of them as one test each;
-//! - [`reference`]: an in-memory provider that passes the whole suite, the executable
+//! - [`reference`](mod@reference): an in-memory provider that passes the whole suite, the executable
 //!   specification the real providers are held to.
 
 pub mod conformance;
