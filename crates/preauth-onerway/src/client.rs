@@ -9,18 +9,19 @@ use preauth_core::transport::{HttpRequest, HttpResponse, Method};
 use preauth_core::webhook::{Notification, WebhookAck, WebhookRequest};
 use preauth_core::{
     AuthorizeRequest, CancelRequest, Capabilities, CaptureRequest, Clock, Error, Hold, HoldRef,
-    IdempotencyKey, KeyGenerator, Money, Operation, PreauthProvider, RandomKeys, Refund,
-    RefundRequest, RefundStatus, Result, SystemClock, Transport, TransportConfig, async_trait,
-    state,
+    IdempotencyKey, KeyGenerator, Money, Operation, PreauthProvider, ProviderDetails, RandomKeys,
+    Refund, RefundRequest, RefundStatus, Result, SystemClock, Transport, TransportConfig,
+    async_trait, state,
 };
 
 use crate::PROVIDER;
 use crate::config::OnerwayConfig;
 use crate::convert::{
-    self, CAPTURE_SUFFIX, HOLD_VALIDITY, ListBy, PATH_AUTH_PAYMENT, PATH_LIST, PATH_REFUND,
-    PATH_TRANSACTION, Params, VOID_SUFFIX,
+    self, CAPTURE_SUFFIX, FollowUp, HOLD_VALIDITY, ListBy, PATH_AUTH_PAYMENT, PATH_LIST,
+    PATH_REFUND, PATH_TRANSACTION, Params, TxnKind, TxnStatus, VOID_SUFFIX,
 };
 use crate::webhook;
+use crate::wire::TxnInfo;
 
 /// What Onerway can do, truthfully:
 ///
@@ -318,6 +319,55 @@ impl Onerway {
         ))
     }
 
+    /// A refused refund whose `merchantTxnId` a transaction has: that refund, when it is one
+    /// against this hold's capture.
+    fn refund_found(
+        &self,
+        req: &RefundRequest,
+        key: &IdempotencyKey,
+        txn: TxnInfo,
+        refused: Error,
+    ) -> Result<Refund> {
+        let op = Operation::Refund;
+        let kind = TxnKind::parse(txn.txn_type.as_deref());
+        let same_capture = match (&txn.origin_transaction_id, &req.hold.capture_reference) {
+            (Some(o), Some(c)) => o == c,
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        let status = txn.status.as_deref().and_then(TxnStatus::parse);
+        let (Some(id), Some(status), true, true) = (
+            txn.transaction_id.clone(),
+            status,
+            matches!(kind, TxnKind::Refund | TxnKind::Other),
+            same_capture,
+        ) else {
+            return Err(refused);
+        };
+        let refund_status = match convert::meaning(status).1 {
+            FollowUp::Done => RefundStatus::Succeeded,
+            FollowUp::InFlight => RefundStatus::Pending,
+            FollowUp::Failed => return Err(refused),
+        };
+        let amount = match (&txn.order_amount, &txn.order_currency) {
+            (Some(a), Some(c)) => convert::parse_money(op, Some(a), Some(c))?,
+            _ => Self::refund_amount(req)?,
+        };
+        tracing::info!(
+            operation = op.as_str(),
+            "onerway refused a re-sent merchantTxnId whose first request took effect"
+        );
+        Ok(Refund::new(
+            PROVIDER,
+            id,
+            key.as_str(),
+            req.hold.reference(),
+            amount,
+            refund_status,
+            txn.status.unwrap_or_default(),
+        ))
+    }
+
     /// The signed `POST /v1/txn/list` that finds a hold: by `merchantTxnIds` (the key and the
     /// derived capture and void keys) when the merchant reference is known, else by
     /// `transactionIds`.
@@ -346,6 +396,110 @@ impl Onerway {
         )
     }
 
+    /// The signed `POST /v1/txn/list` that finds the transaction whose `merchantTxnId` is
+    /// `key` (what a refused mutating request is checked against).
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] when the body cannot be serialized (never for a key).
+    pub fn build_lookup(&self, key: &str) -> Result<HttpRequest> {
+        self.request(
+            Operation::Retrieve,
+            PATH_LIST,
+            key,
+            convert::list_params(&self.config, &ListBy::MerchantTxnIds(vec![key.to_owned()])),
+        )
+    }
+
+    /// The transaction whose `merchantTxnId` is `key`, if Onerway has one.
+    async fn lookup(&self, key: &str) -> Result<Option<TxnInfo>> {
+        let resp = self.send(&self.build_lookup(key)?).await?;
+        Ok(convert::list_outcome(&resp)?
+            .into_iter()
+            .find(|t| t.merchant_txn_id.as_deref() == Some(key)))
+    }
+
+    /// Onerway refused a mutating request whose `merchantTxnId` is `key`. It refuses a
+    /// `merchantTxnId` that was used before instead of deduplicating it, so the refusal may be
+    /// of a re-sent request whose first copy **did** take effect (it was still in flight when
+    /// the caller reconciled, or its answer was lost). Looks the key up once:
+    ///
+    /// - no transaction has it: the refusal stands ([`Error::Rejected`]: nothing happened);
+    /// - one has it: `found` decides (the operation took effect, or is reported as unknown);
+    /// - the lookup itself fails: [`Error::OutcomeUnknown`] naming `reference`, never a
+    ///   refusal that might be wrong; a lookup refused too (credentials, signature) leaves
+    ///   the refusal as it is.
+    async fn after_refusal<T>(
+        &self,
+        op: Operation,
+        reference: &str,
+        key: &str,
+        refused: Error,
+        found: impl FnOnce(TxnInfo, Error) -> Result<T>,
+    ) -> Result<T> {
+        match self.lookup(key).await {
+            Ok(Some(txn)) => found(txn, refused),
+            Ok(None) | Err(Error::Rejected { .. } | Error::Unauthenticated { .. }) => Err(refused),
+            Err(e) => Err(Error::OutcomeUnknown {
+                provider: PROVIDER,
+                operation: op,
+                reference: reference.to_owned(),
+                reason: format!(
+                    "onerway refused the {op} ({}), and whether an earlier request with \
+                     merchantTxnId {key} took effect could not be checked ({e})",
+                    refusal_details(&refused)
+                ),
+                source: Some(Box::new(refused)),
+            }),
+        }
+    }
+
+    /// A refused CAPTURE or VOID: the transaction found with its `merchantTxnId` is the
+    /// operation, when it belongs to this hold.
+    async fn follow_up_after_refusal(
+        &self,
+        op: Operation,
+        hold: &Hold,
+        key: &str,
+        refused: Error,
+    ) -> Result<Hold> {
+        self.after_refusal(
+            op,
+            &hold.provider_reference,
+            key,
+            refused,
+            |txn, refused| {
+                let kind = TxnKind::parse(txn.txn_type.as_deref());
+                let expected = if op == Operation::Capture {
+                    TxnKind::Capture
+                } else {
+                    TxnKind::Void
+                };
+                let ours = matches!(kind, TxnKind::Other) || kind == expected;
+                let same_hold = txn
+                    .origin_transaction_id
+                    .as_deref()
+                    .is_none_or(|o| o == hold.provider_reference);
+                if !(ours && same_hold) {
+                    // The key names another transaction: the refusal is about this request.
+                    return Err(refused);
+                }
+                match convert::follow_up_outcome(op, hold, txn, |_| ProviderDetails::default()) {
+                    // It failed then, and this copy was refused: nothing took effect.
+                    Err(Error::Rejected { .. }) => Err(refused),
+                    Ok(next) => {
+                        tracing::info!(
+                            operation = op.as_str(),
+                            "onerway refused a re-sent merchantTxnId whose first request took effect"
+                        );
+                        Ok(next)
+                    }
+                    other => other,
+                }
+            },
+        )
+        .await
+    }
+
     /// The authorization key and the follow-up keys derived from it.
     fn family(key: &str) -> Vec<String> {
         std::iter::once(key.to_owned())
@@ -372,6 +526,14 @@ impl Onerway {
     }
 }
 
+/// What Onerway said when it refused a request, for messages.
+fn refusal_details(e: &Error) -> String {
+    match e {
+        Error::Rejected { details, .. } => details.to_string(),
+        other => other.to_string(),
+    }
+}
+
 #[async_trait]
 impl PreauthProvider for Onerway {
     fn name(&self) -> &'static str {
@@ -386,19 +548,56 @@ impl PreauthProvider for Onerway {
         let key = self.authorize_key(&req);
         let http = self.build_authorize(&req, &key)?;
         let resp = self.send(&http).await?;
-        self.parse_authorize(&req, &key, &resp)
+        match self.parse_authorize(&req, &key, &resp) {
+            Err(refused @ Error::Rejected { .. }) => {
+                let k = key.as_str();
+                self.after_refusal(Operation::Authorize, k, k, refused, |_, refused| {
+                    // Not deduplicated, so not answered with the hold: the caller reconciles.
+                    Err(Error::OutcomeUnknown {
+                        provider: PROVIDER,
+                        operation: Operation::Authorize,
+                        reference: k.to_owned(),
+                        reason: format!(
+                            "onerway refused the merchantTxnId {k} ({}) because a transaction \
+                             already has it: an earlier authorization with this key took \
+                             effect; retrieve it by this merchant reference",
+                            refusal_details(&refused)
+                        ),
+                        source: Some(Box::new(refused)),
+                    })
+                })
+                .await
+            }
+            other => other,
+        }
     }
 
     async fn capture(&self, req: CaptureRequest) -> Result<Hold> {
         let http = self.build_capture(&req)?;
         let resp = self.send(&http).await?;
-        self.parse_capture(&req.hold, &resp)
+        match self.parse_capture(&req.hold, &resp) {
+            Err(refused @ Error::Rejected { .. }) => {
+                let key =
+                    self.follow_up_key(req.idempotency_key.as_ref(), &req.hold, CAPTURE_SUFFIX)?;
+                self.follow_up_after_refusal(Operation::Capture, &req.hold, &key, refused)
+                    .await
+            }
+            other => other,
+        }
     }
 
     async fn cancel(&self, req: CancelRequest) -> Result<Hold> {
         let http = self.build_cancel(&req)?;
         let resp = self.send(&http).await?;
-        self.parse_cancel(&req.hold, &resp)
+        match self.parse_cancel(&req.hold, &resp) {
+            Err(refused @ Error::Rejected { .. }) => {
+                let key =
+                    self.follow_up_key(req.idempotency_key.as_ref(), &req.hold, VOID_SUFFIX)?;
+                self.follow_up_after_refusal(Operation::Cancel, &req.hold, &key, refused)
+                    .await
+            }
+            other => other,
+        }
     }
 
     async fn retrieve(&self, hold: &HoldRef) -> Result<Hold> {
@@ -432,7 +631,20 @@ impl PreauthProvider for Onerway {
             .unwrap_or_else(|| self.keys.next_key());
         let http = self.build_refund(&req, &key)?;
         let resp = self.send(&http).await?;
-        self.parse_refund(&req, &key, &resp)
+        match self.parse_refund(&req, &key, &resp) {
+            Err(refused @ Error::Rejected { .. }) => {
+                let reference = req.hold.provider_reference.as_str();
+                self.after_refusal(
+                    Operation::Refund,
+                    reference,
+                    key.as_str(),
+                    refused,
+                    |txn, refused| self.refund_found(&req, &key, txn, refused),
+                )
+                .await
+            }
+            other => other,
+        }
     }
 
     fn verify_webhook(&self, req: &WebhookRequest<'_>) -> Result<Notification> {

@@ -632,6 +632,17 @@ pub(crate) fn auth_payment_outcome(
     let env = read_envelope(op, resp)?;
     check_success(op, resp, &env)?;
     let txn = txn_info(op, &env)?;
+    follow_up_outcome(op, hold, txn, |reason| decline_details(resp, &env, reason))
+}
+
+/// The hold after the CAPTURE or VOID transaction `txn` of `hold` (from an answer, or found
+/// by its `merchantTxnId`). `failed` gives the details of a transaction that failed.
+pub(crate) fn follow_up_outcome(
+    op: Operation,
+    hold: &Hold,
+    txn: TxnInfo,
+    failed: impl FnOnce(&Reason) -> ProviderDetails,
+) -> Result<Hold> {
     let (status, raw) = status_of(op, &txn)?;
     match meaning(status).1 {
         FollowUp::Done => {
@@ -660,11 +671,7 @@ pub(crate) fn auth_payment_outcome(
         }
         FollowUp::Failed => {
             let reason = Reason::parse(txn.reason.as_deref());
-            Err(Error::rejected(
-                PROVIDER,
-                op,
-                decline_details(resp, &env, &reason),
-            ))
+            Err(Error::rejected(PROVIDER, op, failed(&reason)))
         }
         FollowUp::InFlight => Err(Error::OutcomeUnknown {
             provider: PROVIDER,

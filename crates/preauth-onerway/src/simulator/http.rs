@@ -170,6 +170,11 @@ impl Simulator {
             .get("returnUrl")
             .and_then(Value::as_str)
             .map(str::to_owned);
+        let notify_url = order
+            .get("notifyUrl")
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned);
 
         let card = object(required(f, "cardInfo")?, "cardInfo")?;
         let text = |k: &str| card.get(k).and_then(Value::as_str).unwrap_or("");
@@ -262,9 +267,13 @@ impl Simulator {
             action_type,
             return_url,
             eci,
+            notify_url,
         };
         let data = txn_data(&txn, &st, now);
+        let id = txn.id.clone();
         st.insert(txn);
+        drop(st);
+        self.notify(&id);
         Ok(data)
     }
 
@@ -339,9 +348,13 @@ impl Simulator {
             action_type: None,
             return_url: None,
             eci: auth.eci,
+            notify_url: auth.notify_url.clone(),
         };
         let data = txn_data(&txn, &st, now);
+        let id = txn.id.clone();
         st.insert(txn);
+        drop(st);
+        self.notify(&id);
         Ok(data)
     }
 
@@ -426,6 +439,7 @@ impl Simulator {
             action_type: None,
             return_url: None,
             eci: None,
+            notify_url: captured.notify_url.clone(),
         });
         Ok(Value::String(id))
     }

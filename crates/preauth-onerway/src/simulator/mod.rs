@@ -14,7 +14,13 @@
 //!   until [`Simulator::audit_refund`];
 //! - magic cards: [`cards::DECLINE`] is declined (status `F` with a `reason`),
 //!   [`cards::THREE_DS`] asks for a 3-D Secure redirect (status `R`, `actionType`
-//!   `RedirectURL`) until [`Simulator::complete_three_ds`]; any other valid card is approved.
+//!   `RedirectURL`) until [`Simulator::complete_three_ds`]; any other valid card is approved;
+//! - after every result it sends a signed notification to the AUTH's `txnOrderMsg.notifyUrl`
+//!   (follow-ups use their AUTH's): `TXN` for an AUTH that succeeded or failed (not while the
+//!   payer is challenged), a CAPTURE, a VOID, an audited REFUND; `REFUND_AUDIT` for a refund
+//!   the audit refused. Loopback URLs only ([`deliver_notification`]); signed with a wrong key
+//!   when [`Fault::BadSignature`](preauth_core::sim::Fault::BadSignature) is planned;
+//! - [`Simulator::ledger`] lists every hold with the captures that took effect on it.
 //!
 //! Error codes: the docs' appendix was only partly readable. The simulator uses the
 //! documented codes where one fits ([`codes`]) and codes of its own otherwise; only the
@@ -25,7 +31,7 @@ mod http;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use preauth_core::sim::{SimControl, SimServer};
+use preauth_core::sim::{SimControl, SimServer, deliver_notification};
 use preauth_core::{Clock, HoldStatus, Money};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -111,6 +117,9 @@ struct Txn {
     action_type: Option<&'static str>,
     return_url: Option<String>,
     eci: Option<&'static str>,
+    /// Where notifications about this transaction go: the AUTH's `txnOrderMsg.notifyUrl`
+    /// (follow-ups inherit it).
+    notify_url: Option<String>,
 }
 
 #[derive(Debug)]
@@ -197,13 +206,18 @@ impl State {
             .values()
             .filter(|t| t.kind == "AUTH")
             .map(|t| {
-                let status = match (t.status, self.captured_by.contains_key(&t.id)) {
-                    (_, true) => HoldStatus::Captured,
-                    ("S", false) => HoldStatus::Authorized,
-                    ("F", false) => HoldStatus::Declined,
-                    ("R", false) => HoldStatus::RequiresAction,
-                    (_, false) if self.voided_by.contains_key(&t.id) => HoldStatus::Cancelled,
-                    ("N", false) => HoldStatus::Expired,
+                // A void leaves the AUTH itself `S`: look at the follow-ups first.
+                let status = match (
+                    t.status,
+                    self.captured_by.contains_key(&t.id),
+                    self.voided_by.contains_key(&t.id),
+                ) {
+                    (_, true, _) => HoldStatus::Captured,
+                    (_, false, true) => HoldStatus::Cancelled,
+                    ("S", false, false) => HoldStatus::Authorized,
+                    ("F", false, false) => HoldStatus::Declined,
+                    ("R", false, false) => HoldStatus::RequiresAction,
+                    ("N", false, false) => HoldStatus::Expired,
                     _ => HoldStatus::Pending,
                 };
                 SimHold {
@@ -311,20 +325,32 @@ impl Simulator {
     /// The payer passes 3-D Secure: the AUTH `provider_reference` in status `R` becomes `S`.
     /// `false` when there is no such AUTH waiting for the payer.
     pub fn complete_three_ds(&self, provider_reference: &str) -> bool {
-        let mut guard = self.lock();
-        let st = &mut *guard;
-        match st.txns.get_mut(provider_reference) {
-            Some(t) if t.kind == "AUTH" && t.status == "R" => {
-                t.status = "S";
-                t.redirect_url = None;
-                t.action_type = None;
-                t.eci = Some("05");
-                t.reason = Some((codes::SUCCESS, "Success".into()));
-                st.open_auths.insert(provider_reference.to_owned());
-                true
+        let done = {
+            let mut guard = self.lock();
+            let st = &mut *guard;
+            match st.txns.get_mut(provider_reference) {
+                Some(t) if t.kind == "AUTH" && t.status == "R" => {
+                    t.status = "S";
+                    t.redirect_url = None;
+                    t.action_type = None;
+                    t.eci = Some("05");
+                    t.reason = Some((codes::SUCCESS, "Success".into()));
+                    st.open_auths.insert(provider_reference.to_owned());
+                    true
+                }
+                _ => false,
             }
-            _ => false,
+        };
+        if done {
+            self.notify(provider_reference);
         }
+        done
+    }
+
+    /// The ledger: every hold (AUTH) the simulator knows, as it sees it now, with how many
+    /// captures took effect on it. A test harness maps it to the soak's ledger entries.
+    pub fn ledger(&self) -> Vec<SimHold> {
+        self.holds()
     }
 
     /// Every hold (AUTH) the simulator knows, as it sees it now.
@@ -338,17 +364,23 @@ impl Simulator {
     /// Onerway's audit of the refund `refund_reference`: approved (`S`) or refused (`F`).
     /// `false` when there is no such refund in audit.
     pub fn audit_refund(&self, refund_reference: &str, approve: bool) -> bool {
-        let mut st = self.lock();
-        match st.txns.get_mut(refund_reference) {
-            Some(t) if t.kind == "REFUND" && t.status == "I" => {
-                t.status = if approve { "S" } else { "F" };
-                if !approve {
-                    t.reason = Some((codes::INVALID_STATE, "Refund audit refused".into()));
+        let done = {
+            let mut st = self.lock();
+            match st.txns.get_mut(refund_reference) {
+                Some(t) if t.kind == "REFUND" && t.status == "I" => {
+                    t.status = if approve { "S" } else { "F" };
+                    if !approve {
+                        t.reason = Some((codes::INVALID_STATE, "Refund audit refused".into()));
+                    }
+                    true
                 }
-                true
+                _ => false,
             }
-            _ => false,
+        };
+        if done {
+            self.notify(refund_reference);
         }
+        done
     }
 
     /// The notification Onerway would send now about `provider_reference`: for an AUTH, about
@@ -368,11 +400,58 @@ impl Simulator {
         } else {
             txn
         };
+        let body = self.notification_body(&st, target, "TXN", now)?;
+        Some((
+            vec![("content-type".to_owned(), "application/json".to_owned())],
+            body,
+        ))
+    }
+
+    /// Delivers the notification about the transaction `id` (as it is now) to its
+    /// `notifyUrl`, the way Onerway does after every result: a `TXN` notification for an AUTH
+    /// that succeeded or failed (not while it waits for 3-D Secure), a CAPTURE, a VOID, a
+    /// REFUND once audited; `REFUND_AUDIT` for a refund the audit refused. Sent in the
+    /// background through [`deliver_notification`] (loopback URLs only); nothing happens
+    /// without a notify URL or outside a Tokio runtime.
+    fn notify(&self, id: &str) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        let now = self.now();
+        let pending = {
+            let st = self.lock();
+            let Some(txn) = st.txns.get(id) else {
+                return;
+            };
+            let Some(url) = txn.notify_url.clone().filter(|u| is_loopback(u)) else {
+                return;
+            };
+            let notify_type = match (txn.kind, txn.status) {
+                (_, "R" | "P" | "U") | ("REFUND", "I") => return,
+                ("REFUND", "F") => "REFUND_AUDIT",
+                _ => "TXN",
+            };
+            self.notification_body(&st, txn, notify_type, now)
+                .map(|body| (url, body))
+        };
+        if let Some((url, body)) = pending {
+            deliver_notification(&url, Vec::new(), "application/json", body);
+        }
+    }
+
+    /// The signed JSON body of a `notify_type` notification about `target`.
+    fn notification_body(
+        &self,
+        st: &State,
+        target: &Txn,
+        notify_type: &str,
+        now: OffsetDateTime,
+    ) -> Option<Vec<u8>> {
         let mut fields: BTreeMap<String, Option<String>> = BTreeMap::new();
         let mut put = |k: &str, v: Option<String>| {
             fields.insert(k.to_owned(), v);
         };
-        put("notifyType", Some("TXN".into()));
+        put("notifyType", Some(notify_type.into()));
         put("transactionId", Some(target.id.clone()));
         put("txnType", Some(target.kind.into()));
         put("merchantNo", Some(st.merchant_no.clone()));
@@ -404,12 +483,18 @@ impl Simulator {
             body.insert(k, v.map_or(Value::Null, Value::String));
         }
         body.insert("sign".into(), Value::String(sign));
-        let body = serde_json::to_vec(&Value::Object(body)).ok()?;
-        Some((
-            vec![("content-type".to_owned(), "application/json".to_owned())],
-            body,
-        ))
+        serde_json::to_vec(&Value::Object(body)).ok()
     }
+}
+
+/// Whether `url` is on this machine (the only place a simulator sends notifications).
+fn is_loopback(url: &str) -> bool {
+    url::Url::parse(url).ok().is_some_and(|u| match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    })
 }
 
 fn reason_text(t: &Txn) -> Option<String> {

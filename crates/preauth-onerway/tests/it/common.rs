@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use preauth_core::sim::{SimControl, SimServer};
-use preauth_core::{Hold, ManualClock, PreauthProvider, SequentialKeys};
+use preauth_core::{Hold, ManualClock, PreauthProvider, SequentialKeys, Transport};
 use preauth_onerway::simulator::Simulator;
 use preauth_onerway::{Onerway, OnerwayConfig};
 use preauth_testkit::harness::{Delivery, Harness};
@@ -39,11 +39,16 @@ pub(crate) struct OnerwayHarness {
 
 impl OnerwayHarness {
     pub(crate) async fn start() -> Self {
+        Self::start_with(preauth_testkit::test_transport()).await
+    }
+
+    /// The simulator and a client that sends through `transport` (its timeouts and retries).
+    pub(crate) async fn start_with(transport: Transport) -> Self {
         let sim = Simulator::new(SimControl::default());
         let server = sim.spawn().await.expect("simulator binds");
         let client = Onerway::new(sim.config(&server.base_url()))
             .unwrap()
-            .with_transport(preauth_testkit::test_transport())
+            .with_transport(transport)
             .with_clock(Arc::new(sim.control().clock.clone()));
         OnerwayHarness {
             sim,

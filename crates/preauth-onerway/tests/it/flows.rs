@@ -79,6 +79,9 @@ async fn content_type_must_be_exactly_application_json() {
     }
 }
 
+/// Onerway refuses a `merchantTxnId` used before instead of deduplicating it. The client
+/// looks the refused key up once: a refusal of a re-sent request whose first copy took effect
+/// is never reported as "did not happen".
 #[tokio::test]
 async fn a_merchant_txn_id_is_used_once() {
     let h = OnerwayHarness::start().await;
@@ -88,10 +91,39 @@ async fn a_merchant_txn_id_is_used_once() {
         .with_idempotency_key(key);
     let hold = h.client.authorize(req.clone()).await.unwrap();
     assert_eq!(hold.merchant_reference, "order-42");
+    // The same key again: refused by Onerway (no second hold), and since a transaction has
+    // the key, the outcome of "authorize order-42" is not "nothing happened": reconcile.
+    let before = h.sim.control().requests();
     let e = h.client.authorize(req).await.unwrap_err();
-    rejected_with(&e, codes::DUPLICATE_MERCHANT_TXN_ID);
-    // The derived capture key is used once too: a capture re-sent with it cannot capture
-    // twice even if the client's state were stale.
+    assert_eq!(
+        h.sim.control().requests() - before,
+        2,
+        "the AUTH, one lookup"
+    );
+    match &e {
+        Error::OutcomeUnknown {
+            reference,
+            reason,
+            source,
+            ..
+        } => {
+            assert_eq!(reference, "order-42");
+            assert!(reason.contains("already has it"), "{reason}");
+            let source = source.as_ref().unwrap().to_string();
+            assert!(
+                source.contains(codes::DUPLICATE_MERCHANT_TXN_ID),
+                "{source}"
+            );
+        }
+        other => panic!("expected OutcomeUnknown, got {other}"),
+    }
+    let found = preauth_core::reconcile::reconcile_authorize(&h.client, "order-42")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.provider_reference, hold.provider_reference);
+    // The derived capture key is used once too: a capture re-sent with it (a stale copy of
+    // the hold) cannot capture twice; the client answers with the capture that took effect.
     let captured = h
         .client
         .capture(CaptureRequest::new(hold.clone()))
@@ -100,13 +132,12 @@ async fn a_merchant_txn_id_is_used_once() {
     assert!(captured.capture_reference.is_some());
     let mut stale = hold.clone();
     stale.expires_at = None;
-    let e = h
-        .client
-        .capture(CaptureRequest::new(stale))
-        .await
-        .unwrap_err();
-    rejected_with(&e, codes::DUPLICATE_MERCHANT_TXN_ID);
-    let again = h
+    let again = h.client.capture(CaptureRequest::new(stale)).await.unwrap();
+    assert_eq!(again.status, HoldStatus::Captured);
+    assert_eq!(again.capture_reference, captured.capture_reference);
+    // Another key is another capture: refused (already captured), and no transaction has
+    // that key, so the refusal stands.
+    let other = h
         .client
         .capture(
             CaptureRequest::new(hold)
@@ -114,10 +145,42 @@ async fn a_merchant_txn_id_is_used_once() {
         )
         .await
         .unwrap_err();
-    rejected_with(&again, codes::INVALID_STATE);
+    rejected_with(&other, codes::INVALID_STATE);
     let holds = h.sim.holds();
     assert_eq!(holds.len(), 1);
     assert_eq!(holds[0].captures, 1);
+}
+
+/// A refusal that has nothing to do with the key (a card Onerway does not accept) stays a
+/// refusal after the lookup; a refusal whose lookup cannot be made is never "did not happen".
+#[tokio::test]
+async fn a_plain_refusal_stays_a_refusal() {
+    use preauth_core::sim::Fault;
+    let h = OnerwayHarness::start().await;
+    let mut req = h.authorize_request(eur("10.00"), cards::APPROVE);
+    if let preauth_core::PaymentMethod::Card(c) = &mut req.payment_method {
+        // Valid for the client (Luhn), expired for Onerway's clock.
+        *c = preauth_core::CardDetails::new(cards::APPROVE, 1, 2025, "123", "Ana Silva").unwrap();
+    }
+    let e = h.client.authorize(req.clone()).await.unwrap_err();
+    rejected_with(&e, codes::CARD_EXPIRED);
+    // The refusal, then a lookup that fails: outcome unknown, with the refusal as the source.
+    h.sim
+        .control()
+        .faults
+        .once_on("/v1/txn/list", Fault::StatusBeforeEffect(500));
+    h.sim
+        .control()
+        .faults
+        .once_on("/v1/txn/list", Fault::StatusBeforeEffect(500));
+    h.sim
+        .control()
+        .faults
+        .once_on("/v1/txn/list", Fault::StatusBeforeEffect(500));
+    let e = h.client.authorize(req).await.unwrap_err();
+    assert!(e.is_outcome_unknown(), "{e}");
+    assert!(e.to_string().contains(codes::CARD_EXPIRED), "{e}");
+    assert!(h.sim.holds().is_empty());
 }
 
 #[tokio::test]

@@ -5,9 +5,12 @@
 
 mod common;
 mod conformance;
+mod faults;
 mod flows;
+mod fuzz;
 mod responses;
 mod secrets;
 mod snapshots;
 mod soak;
 mod vectors;
+mod webhooks;
