@@ -275,7 +275,16 @@ impl HttpRequest {
     pub fn headers_redacted(&self) -> Vec<(&'static str, &str)> {
         self.headers
             .iter()
-            .map(|h| (h.name, if h.sensitive { "[REDACTED]" } else { h.value.as_str() }))
+            .map(|h| {
+                (
+                    h.name,
+                    if h.sensitive {
+                        "[REDACTED]"
+                    } else {
+                        h.value.as_str()
+                    },
+                )
+            })
             .collect()
     }
 }

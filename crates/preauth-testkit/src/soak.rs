@@ -264,7 +264,10 @@ async fn flow(p: Arc<dyn PreauthProvider>, h: Arc<dyn Harness>, i: usize) -> (Ou
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 match read_hold(p.as_ref(), &hold, &mut reconciles).await {
                     Ok(hh) if hh.status == HoldStatus::Captured => hold = hh,
-                    _ => panic!("capture {}: refused after an unknown outcome: {e}", hold.provider_reference),
+                    _ => panic!(
+                        "capture {}: refused after an unknown outcome: {e}",
+                        hold.provider_reference
+                    ),
                 }
             }
             Err(e) => panic!("capture {}: unexpected {e}", hold.provider_reference),
