@@ -165,8 +165,34 @@ pub enum Method {
 #[derive(Clone)]
 struct Header {
     name: &'static str,
-    value: String,
+    /// Built once, when the header is added; `None` when the value cannot be sent (control
+    /// characters), which `Transport::send` reports before any attempt.
+    value: Option<reqwest::header::HeaderValue>,
     sensitive: bool,
+}
+
+impl Header {
+    fn new(name: &'static str, value: &str, sensitive: bool) -> Self {
+        let value = reqwest::header::HeaderValue::from_str(value)
+            .ok()
+            .map(|mut v| {
+                v.set_sensitive(sensitive);
+                v
+            });
+        Header {
+            name,
+            value,
+            sensitive,
+        }
+    }
+
+    fn shown(&self) -> &str {
+        match (&self.value, self.sensitive) {
+            (_, true) => "[REDACTED]",
+            (Some(v), false) => v.to_str().unwrap_or("[not text]"),
+            (None, false) => "[invalid]",
+        }
+    }
 }
 
 /// A request ready to send: signed, serialized once. Its `Debug` never shows sensitive header
@@ -208,24 +234,16 @@ impl HttpRequest {
 
     /// Adds a header.
     #[must_use]
-    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.headers.push(Header {
-            name,
-            value: value.into(),
-            sensitive: false,
-        });
+    pub fn header(mut self, name: &'static str, value: impl AsRef<str>) -> Self {
+        self.headers.push(Header::new(name, value.as_ref(), false));
         self
     }
 
     /// Adds a header whose value is a secret (a token, an API key): redacted in `Debug` and
     /// marked sensitive for the HTTP stack.
     #[must_use]
-    pub fn secret_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.headers.push(Header {
-            name,
-            value: value.into(),
-            sensitive: true,
-        });
+    pub fn secret_header(mut self, name: &'static str, value: impl AsRef<str>) -> Self {
+        self.headers.push(Header::new(name, value.as_ref(), true));
         self
     }
 
@@ -273,38 +291,13 @@ impl HttpRequest {
     /// Header names and values, in the order they are sent, with secret values shown as
     /// `[REDACTED]` (for snapshots and tests).
     pub fn headers_redacted(&self) -> Vec<(&'static str, &str)> {
-        self.headers
-            .iter()
-            .map(|h| {
-                (
-                    h.name,
-                    if h.sensitive {
-                        "[REDACTED]"
-                    } else {
-                        h.value.as_str()
-                    },
-                )
-            })
-            .collect()
+        self.headers.iter().map(|h| (h.name, h.shown())).collect()
     }
 }
 
 impl fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|h| {
-                (
-                    h.name,
-                    if h.sensitive {
-                        "[REDACTED]"
-                    } else {
-                        h.value.as_str()
-                    },
-                )
-            })
-            .collect();
+        let headers: Vec<(&str, &str)> = self.headers.iter().map(|h| (h.name, h.shown())).collect();
         f.debug_struct("HttpRequest")
             .field("method", &self.method)
             .field("url", &self.url)
@@ -317,13 +310,35 @@ impl fmt::Debug for HttpRequest {
     }
 }
 
+/// Response headers that name the provider's request id.
+const REQUEST_ID_HEADERS: [&str; 5] = [
+    "x-request-id",
+    "x-amzn-requestid",
+    "x-amz-apigw-id",
+    "request-id",
+    "x-correlation-id",
+];
+
+/// The response headers [`Transport::send`] keeps in [`HttpResponse::headers`].
+const KEPT_HEADERS: [&str; 8] = [
+    "retry-after",
+    "content-type",
+    "www-authenticate",
+    "x-request-id",
+    "x-amzn-requestid",
+    "x-amz-apigw-id",
+    "request-id",
+    "x-correlation-id",
+];
+
 /// A response with its whole body read.
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct HttpResponse {
     /// HTTP status.
     pub status: u16,
-    /// Headers, names lower-case.
+    /// The headers the library reads (`retry-after`, `content-type`, `www-authenticate` and
+    /// request ids), names lower-case.
     pub headers: Vec<(String, String)>,
     /// Body.
     pub body: Bytes,
@@ -352,16 +367,10 @@ impl HttpResponse {
 
     /// The provider's request id from the usual headers, when present.
     pub fn request_id(&self) -> Option<String> {
-        [
-            "x-request-id",
-            "x-amzn-requestid",
-            "x-amz-apigw-id",
-            "request-id",
-            "x-correlation-id",
-        ]
-        .iter()
-        .find_map(|h| self.header(h))
-        .map(str::to_owned)
+        REQUEST_ID_HEADERS
+            .iter()
+            .find_map(|h| self.header(h))
+            .map(str::to_owned)
     }
 
     /// [`ProviderDetails`] with this response's status and request id.
@@ -496,15 +505,19 @@ impl Transport {
     }
 
     async fn send_inner(&self, req: &HttpRequest) -> Result<HttpResponse> {
-        if let Some(h) = req
-            .headers
-            .iter()
-            .find(|h| reqwest::header::HeaderValue::from_str(&h.value).is_err())
-        {
+        if let Some(h) = req.headers.iter().find(|h| h.value.is_none()) {
             return Err(Error::invalid_request(format!(
                 "header {} has a value that cannot be sent (control characters)",
                 h.name
             )));
+        }
+        let url = reqwest::Url::parse(&req.url)
+            .map_err(|_| Error::invalid_request(format!("{} is not a valid URL", req.url)))?;
+        let mut headers = reqwest::header::HeaderMap::with_capacity(req.headers.len());
+        for h in &req.headers {
+            if let Some(v) = &h.value {
+                headers.append(h.name, v.clone());
+            }
         }
         let span = tracing::Span::current();
         let cfg = &self.inner.config;
@@ -525,7 +538,7 @@ impl Transport {
             }
             let per_attempt = cfg.attempt_timeout.min(remaining);
             let t0 = Instant::now();
-            let outcome = self.attempt(req, per_attempt).await;
+            let outcome = self.attempt(req, &url, &headers, per_attempt).await;
             span.record(
                 "latency_ms",
                 u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -606,28 +619,34 @@ impl Transport {
         }
     }
 
-    async fn attempt(&self, req: &HttpRequest, timeout: Duration) -> Attempt {
+    async fn attempt(
+        &self,
+        req: &HttpRequest,
+        url: &reqwest::Url,
+        headers: &reqwest::header::HeaderMap,
+        timeout: Duration,
+    ) -> Attempt {
         let safe = req.replay == Replay::Safe;
-        let mut rb = match req.method {
-            Method::Get => self.inner.client.get(&req.url),
-            Method::Post => self.inner.client.post(&req.url),
+        let method = match req.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
         };
-        for h in &req.headers {
-            // Values were checked in `send`, before the first attempt.
-            if let Ok(mut v) = reqwest::header::HeaderValue::from_str(&h.value) {
-                v.set_sensitive(h.sensitive);
-                rb = rb.header(h.name, v);
-            }
-        }
+        let mut rb = self
+            .inner
+            .client
+            .request(method, url.clone())
+            .headers(headers.clone());
         if req.method == Method::Post {
             rb = rb.body(req.body.clone());
         }
         let fut = async {
             let resp = rb.send().await?;
             let status = resp.status().as_u16();
+            // Only the headers anything reads are kept (retry-after, content-type, request ids).
             let headers = resp
                 .headers()
                 .iter()
+                .filter(|(k, _)| KEPT_HEADERS.contains(&k.as_str()))
                 .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
                 .collect();
             let body = resp.bytes().await?;
