@@ -2,8 +2,8 @@
 //! through the shared [`Transport`], maps answers; and the [`PreauthProvider`] glue.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use preauth_core::state::{check_cancel, check_capture, check_refund};
@@ -45,15 +45,46 @@ pub struct Liquido {
     tokens: Arc<TokenCache>,
 }
 
+/// The cached token. An API call reads it under a `std` lock held only to copy a pointer, never
+/// across an `await`; the async mutex is taken only to replace it, so that concurrent callers
+/// that all find it missing or due wait for one request instead of each sending their own.
 struct TokenCache {
-    slot: tokio::sync::Mutex<Option<CachedToken>>,
+    current: RwLock<Option<Arc<CachedToken>>>,
+    refresh: tokio::sync::Mutex<()>,
     generation: AtomicU64,
 }
 
+/// Not `Debug`: it holds the token.
 struct CachedToken {
-    token: SecretString,
+    /// `Bearer <access token>`, the `Authorization` value, formatted once per token.
+    authorization: SecretString,
     refresh_at: OffsetDateTime,
     generation: u64,
+}
+
+impl TokenCache {
+    /// The cached token if it is not due for replacement at `now`.
+    fn valid(&self, now: OffsetDateTime) -> Option<Arc<CachedToken>> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .filter(|t| now < t.refresh_at)
+            .cloned()
+    }
+
+    fn store(&self, token: Option<Arc<CachedToken>>) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = token;
+    }
+
+    /// Drops the cached token if it is still the one of `generation` (another task may have
+    /// replaced it already).
+    fn invalidate(&self, generation: u64) {
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        if current.as_ref().is_some_and(|t| t.generation == generation) {
+            *current = None;
+        }
+    }
 }
 
 impl fmt::Debug for Liquido {
@@ -98,7 +129,8 @@ impl Liquido {
             clock: Arc::new(SystemClock),
             keys: Arc::new(RandomKeys),
             tokens: Arc::new(TokenCache {
-                slot: tokio::sync::Mutex::new(None),
+                current: RwLock::new(None),
+                refresh: tokio::sync::Mutex::new(()),
                 generation: AtomicU64::new(0),
             }),
         })
@@ -130,7 +162,8 @@ impl Liquido {
         &self.config
     }
 
-    fn api(&self, path: &str) -> String {
+    /// The API base URL followed by `path`, formatted once.
+    fn api(&self, path: fmt::Arguments<'_>) -> String {
         format!("{}{path}", self.config.environment.api_url())
     }
 
@@ -167,7 +200,7 @@ impl Liquido {
         .body(FORM, form))
     }
 
-    fn parse_token(resp: &HttpResponse) -> Result<wire::TokenAnswer> {
+    fn parse_token(resp: &HttpResponse) -> Result<wire::TokenAnswer<'_>> {
         let op = Operation::Authenticate;
         match resp.status {
             200..=299 => {
@@ -208,62 +241,61 @@ impl Liquido {
         self.token().await.map(|_| ())
     }
 
-    /// The cached token, or a new one. Holding the async mutex while fetching makes every
-    /// concurrent caller wait for the one request in flight instead of sending its own.
-    async fn token(&self) -> Result<(SecretString, u64)> {
-        let mut slot = self.tokens.slot.lock().await;
+    /// The cached token, or a new one. The fast path takes no async lock; holding the async
+    /// mutex while fetching makes every concurrent caller wait for the one request in flight
+    /// instead of sending its own (each checks the cache again once it has the mutex).
+    async fn token(&self) -> Result<Arc<CachedToken>> {
+        if let Some(t) = self.tokens.valid(self.clock.now()) {
+            return Ok(t);
+        }
+        let _refreshing = self.tokens.refresh.lock().await;
         let now = self.clock.now();
-        if let Some(t) = slot.as_ref()
-            && now < t.refresh_at
-        {
-            return Ok((t.token.clone(), t.generation));
+        if let Some(t) = self.tokens.valid(now) {
+            return Ok(t);
         }
         let resp = self.transport.send(&self.build_token_request()?).await?;
         let answer = Self::parse_token(&resp)?;
         let lifetime = Duration::from_secs(answer.expires_in);
         let margin = TOKEN_REFRESH_MARGIN.min(lifetime / 2);
         let generation = self.tokens.generation.fetch_add(1, Ordering::Relaxed) + 1;
-        let token = SecretString::from(answer.access_token);
         tracing::debug!(
             provider = PROVIDER,
             expires_in = answer.expires_in,
             "access token obtained"
         );
-        *slot = Some(CachedToken {
-            token: token.clone(),
+        let token = Arc::new(CachedToken {
+            authorization: SecretString::from(format!("Bearer {}", answer.access_token)),
             refresh_at: now + lifetime.saturating_sub(margin),
             generation,
         });
-        Ok((token, generation))
+        self.tokens.store(Some(Arc::clone(&token)));
+        Ok(token)
     }
 
-    /// Drops the cached token if it is still the one of `generation` (another task may have
-    /// replaced it already).
-    async fn invalidate(&self, generation: u64) {
-        let mut slot = self.tokens.slot.lock().await;
-        if slot.as_ref().is_some_and(|t| t.generation == generation) {
-            *slot = None;
-        }
-    }
-
-    fn with_auth(&self, req: &HttpRequest, token: &SecretString) -> HttpRequest {
-        req.clone()
-            .secret_header("authorization", format!("Bearer {}", token.expose_secret()))
+    /// Adds the `Authorization` and `x-api-key` headers to a request just built (no copy).
+    fn with_auth(&self, req: HttpRequest, token: &CachedToken) -> HttpRequest {
+        req.secret_header("authorization", token.authorization.expose_secret())
             .secret_header("x-api-key", self.config.api_key.expose_secret())
     }
 
-    /// Sends an API request with the token; on 401 replaces the token and retries once (a 401
-    /// means the gateway refused it before Liquido acted, so re-sending is safe).
-    async fn send_api(&self, req: &HttpRequest) -> Result<HttpResponse> {
-        let (token, generation) = self.token().await?;
-        let resp = self.transport.send(&self.with_auth(req, &token)).await?;
+    /// Builds an API request with `build` (before anything is sent, so a request that cannot
+    /// be built sends nothing, not even a token request), sends it with the token; on 401
+    /// replaces the token and sends it once more, built again (a 401 means the gateway refused
+    /// it before Liquido acted, so re-sending is safe; the builders are pure, so the second
+    /// request is the first's with the new token).
+    async fn send_api(&self, build: impl Fn() -> Result<HttpRequest>) -> Result<HttpResponse> {
+        let req = build()?;
+        let token = self.token().await?;
+        let req = self.with_auth(req, &token);
+        let resp = self.transport.send(&req).await?;
         if resp.status != 401 {
             return Ok(resp);
         }
         tracing::info!(provider = PROVIDER, operation = %req.operation(), "access token refused; refreshing once");
-        self.invalidate(generation).await;
-        let (token, _) = self.token().await?;
-        self.transport.send(&self.with_auth(req, &token)).await
+        drop(req);
+        self.tokens.invalidate(token.generation);
+        let token = self.token().await?;
+        self.transport.send(&self.with_auth(build()?, &token)).await
     }
 
     // -----------------------------------------------------------------------------------------
@@ -287,7 +319,7 @@ impl Liquido {
         let body = convert::charge_body(req, key)?;
         Ok(HttpRequest::new(
             Method::Post,
-            self.api("/v1/payments/charges/card"),
+            self.api(format_args!("/v1/payments/charges/card")),
             Operation::Authorize,
             key.as_str(),
         )
@@ -306,7 +338,7 @@ impl Liquido {
         let key = path_key(&hold.provider_reference)?;
         let req = HttpRequest::new(
             Method::Post,
-            self.api(&format!("/v1/payments/charges/card/capture/{key}")),
+            self.api(format_args!("/v1/payments/charges/card/capture/{key}")),
             Operation::Capture,
             key,
         )
@@ -325,7 +357,7 @@ impl Liquido {
         let key = path_key(key)?;
         Ok(HttpRequest::new(
             Method::Post,
-            self.api(&format!("/v1/payments/charges/cancel/{key}")),
+            self.api(format_args!("/v1/payments/charges/cancel/{key}")),
             Operation::Cancel,
             key,
         )
@@ -341,7 +373,7 @@ impl Liquido {
         let key = path_key(key)?;
         Ok(HttpRequest::new(
             Method::Get,
-            self.api(&format!("/v1/payments/charges/{key}")),
+            self.api(format_args!("/v1/payments/charges/{key}")),
             Operation::Retrieve,
             key,
         )
@@ -371,7 +403,7 @@ impl Liquido {
         let body = convert::refund_body(key, amount, description, &facts)?;
         Ok(HttpRequest::new(
             Method::Post,
-            self.api("/v1/payments/charges/refund"),
+            self.api(format_args!("/v1/payments/charges/refund")),
             Operation::Refund,
             key.as_str(),
         )
@@ -387,7 +419,7 @@ impl Liquido {
         let key = path_key(key)?;
         Ok(HttpRequest::new(
             Method::Get,
-            self.api(&format!("/v1/payments/charges/refund/{key}")),
+            self.api(format_args!("/v1/payments/charges/refund/{key}")),
             Operation::RetrieveRefund,
             key,
         )
@@ -459,8 +491,7 @@ impl Liquido {
     /// [`Error::OutcomeUnknown`] when the answer is lost or unreadable.
     pub async fn cancel_charge(&self, idempotency_key: &str) -> Result<Hold> {
         let op = Operation::Cancel;
-        let req = self.build_cancel(idempotency_key)?;
-        let resp = self.send_api(&req).await?;
+        let resp = self.send_api(|| self.build_cancel(idempotency_key)).await?;
         convert::follow_up_result(op, &resp, idempotency_key, &self.ctx(None))
             .map_err(|e| outcome_unknown_if_unreadable(op, idempotency_key, e))
     }
@@ -470,8 +501,9 @@ impl Liquido {
     /// # Errors
     /// [`Error::NotFound`]; [`Error::Protocol`] for an answer that cannot be read.
     pub async fn retrieve_refund(&self, idempotency_key: &str) -> Result<Refund> {
-        let req = self.build_retrieve_refund(idempotency_key)?;
-        let resp = self.send_api(&req).await?;
+        let resp = self
+            .send_api(|| self.build_retrieve_refund(idempotency_key))
+            .await?;
         self.parse_refund(Operation::RetrieveRefund, &resp, idempotency_key, None)
     }
 
@@ -548,8 +580,7 @@ impl PreauthProvider for Liquido {
             .idempotency_key
             .clone()
             .unwrap_or_else(|| self.keys.next_key());
-        let http = self.build_authorize(&req, &key)?;
-        let resp = self.send_api(&http).await?;
+        let resp = self.send_api(|| self.build_authorize(&req, &key)).await?;
         self.parse_authorize(&resp, key.as_str())
             .map_err(|e| outcome_unknown_if_unreadable(op, key.as_str(), e))
     }
@@ -565,8 +596,9 @@ impl PreauthProvider for Liquido {
             req.amount.as_ref(),
             self.clock.now(),
         )?;
-        let http = self.build_capture(&req.hold, req.amount.as_ref())?;
-        let resp = self.send_api(&http).await?;
+        let resp = self
+            .send_api(|| self.build_capture(&req.hold, req.amount.as_ref()))
+            .await?;
         self.parse_follow_up(op, &resp, &req.hold)
             .map_err(|e| outcome_unknown_if_unreadable(op, &req.hold.provider_reference, e))
     }
@@ -574,8 +606,9 @@ impl PreauthProvider for Liquido {
     async fn cancel(&self, req: CancelRequest) -> Result<Hold> {
         let op = Operation::Cancel;
         check_cancel(&self.capabilities(), &req.hold, self.clock.now())?;
-        let http = self.build_cancel(&req.hold.provider_reference)?;
-        let resp = self.send_api(&http).await?;
+        let resp = self
+            .send_api(|| self.build_cancel(&req.hold.provider_reference))
+            .await?;
         self.parse_follow_up(op, &resp, &req.hold)
             .map_err(|e| outcome_unknown_if_unreadable(op, &req.hold.provider_reference, e))
     }
@@ -587,8 +620,7 @@ impl PreauthProvider for Liquido {
             .as_deref()
             .or(hold.merchant_reference.as_deref())
             .ok_or_else(|| Error::invalid_request("the hold reference is empty"))?;
-        let http = self.build_retrieve(key)?;
-        let resp = self.send_api(&http).await?;
+        let resp = self.send_api(|| self.build_retrieve(key)).await?;
         self.parse_retrieve(&resp, key)
     }
 
@@ -608,20 +640,23 @@ impl PreauthProvider for Liquido {
             .clone()
             .unwrap_or_else(|| self.keys.next_key());
         let charge_key = path_key(&req.hold.provider_reference)?;
-        let read = self.send_api(&self.build_retrieve(charge_key)?).await?;
+        let read = self.send_api(|| self.build_retrieve(charge_key)).await?;
         let charge = convert::charge_result(&read, charge_key)?;
         let country = charge.country.as_deref().ok_or_else(|| {
             convert::protocol(Operation::Retrieve, &WireError::Missing("country"), &read)
         })?;
-        let http = self.build_refund(
-            &req.hold,
-            &key,
-            &amount,
-            req.description.as_deref(),
-            country,
-            charge.callback_url.as_deref(),
-        )?;
-        let resp = self.send_api(&http).await?;
+        let resp = self
+            .send_api(|| {
+                self.build_refund(
+                    &req.hold,
+                    &key,
+                    &amount,
+                    req.description.as_deref(),
+                    country,
+                    charge.callback_url.as_deref(),
+                )
+            })
+            .await?;
         self.parse_refund(op, &resp, key.as_str(), Some(charge_key))
             .map_err(|e| outcome_unknown_if_unreadable(op, key.as_str(), e))
     }

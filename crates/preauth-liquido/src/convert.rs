@@ -15,7 +15,7 @@ use preauth_core::{
 use time::OffsetDateTime;
 
 use crate::PROVIDER;
-use crate::wire::{self, Charge, Obj, WireError};
+use crate::wire::{self, Charge, WireError};
 
 /// Liquido's `transferStatus` enum: the SDK's `PayInStatus` plus `AUTHORIZED` from the docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -186,8 +186,14 @@ pub(crate) fn charge_body(req: &AuthorizeRequest, key: &IdempotencyKey) -> Resul
             Some(wire::Card {
                 card_holder_name: c.holder_name(),
                 card_number: c.number().expose_secret(),
-                expiration_month: format!("{:02}", c.exp_month()),
-                expiration_year: format!("{:04}", c.exp_year()),
+                expiration_month: wire::Digits {
+                    value: c.exp_month().into(),
+                    width: 2,
+                },
+                expiration_year: wire::Digits {
+                    value: c.exp_year(),
+                    width: 4,
+                },
                 cvc: c.cvc().expose_secret(),
             }),
             None,
@@ -336,7 +342,7 @@ fn money(minor: i64, currency: Currency, field: &'static str) -> Result<Money, W
 }
 
 /// A charge object as a core [`Hold`]. `transferStatusCode` is not looked at here.
-pub(crate) fn hold_from_charge(c: &Charge, ctx: &HoldContext) -> Result<Hold, WireError> {
+pub(crate) fn hold_from_charge(c: &Charge<'_>, ctx: &HoldContext) -> Result<Hold, WireError> {
     let currency = currency_of(&c.currency, "currency")?;
     let authorized = money(c.amount, currency, "amount")?;
     let ts = TransferStatus::parse(&c.transfer_status).ok_or(WireError::BadType(
@@ -346,10 +352,10 @@ pub(crate) fn hold_from_charge(c: &Charge, ctx: &HoldContext) -> Result<Hold, Wi
     let status = ts.hold_status(c.three_ds_redirect_url.is_some());
     let mut hold = Hold::new(
         PROVIDER,
-        &c.idempotency_key,
-        &c.idempotency_key,
+        &*c.idempotency_key,
+        &*c.idempotency_key,
         status,
-        &c.transfer_status,
+        &*c.transfer_status,
         authorized,
     );
     if matches!(
@@ -378,7 +384,7 @@ pub(crate) fn hold_from_charge(c: &Charge, ctx: &HoldContext) -> Result<Hold, Wi
         }
     }
     if let Some(ci) = &c.card_info {
-        let mut card = CardSummary::new(ci.brand.clone(), ci.last4.clone());
+        let mut card = CardSummary::new(owned(ci.brand.as_deref()), owned(ci.last4.as_deref()));
         card.exp_month = ci
             .expiration_month
             .and_then(|m| u8::try_from(m).ok())
@@ -392,7 +398,9 @@ pub(crate) fn hold_from_charge(c: &Charge, ctx: &HoldContext) -> Result<Hold, Wi
     if status == HoldStatus::RequiresAction
         && let Some(url) = &c.three_ds_redirect_url
     {
-        hold = hold.with_next_action(NextAction::Redirect { url: url.clone() });
+        hold = hold.with_next_action(NextAction::Redirect {
+            url: url.as_ref().to_owned(),
+        });
     }
     if status == HoldStatus::Declined {
         hold = hold.with_decline(decline_reason(c));
@@ -414,19 +422,23 @@ pub(crate) fn hold_from_charge(c: &Charge, ctx: &HoldContext) -> Result<Hold, Wi
     Ok(hold)
 }
 
-fn decline_reason(c: &Charge) -> DeclineReason {
+fn decline_reason(c: &Charge<'_>) -> DeclineReason {
     DeclineReason::new(
         c.transfer_status_code
             .filter(|code| *code != 200)
             .map(|code| code.to_string()),
-        c.transfer_error_msg.clone(),
+        owned(c.transfer_error_msg.as_deref()),
     )
 }
 
-fn charge_details(c: &Charge, resp: &HttpResponse) -> ProviderDetails {
+fn owned(s: Option<&str>) -> Option<String> {
+    s.map(str::to_owned)
+}
+
+fn charge_details(c: &Charge<'_>, resp: &HttpResponse) -> ProviderDetails {
     resp.details(
         c.transfer_status_code.map(|code| code.to_string()),
-        c.transfer_error_msg.clone(),
+        owned(c.transfer_error_msg.as_deref()),
     )
 }
 
@@ -439,10 +451,12 @@ pub(crate) fn protocol(op: Operation, e: &WireError, resp: &HttpResponse) -> Err
     }
 }
 
-/// A Liquido answer, classified.
-pub(crate) enum Answer {
-    /// A charge (or refund) object.
-    Charge(Box<Charge>),
+/// A Liquido answer, classified. Returned once per answer and matched at once, so the charge
+/// stays on the stack rather than in a box.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Answer<'a> {
+    /// A charge (or refund) object, borrowing from the answer's body.
+    Charge(Charge<'a>),
     /// A refusal whose body is not a charge object.
     Failure(ProviderDetails),
 }
@@ -456,14 +470,15 @@ pub(crate) enum Answer {
 /// - other 4xx: a charge object when the body is one (a declined charge), else a failure with
 ///   whatever details the body has, read leniently.
 /// - anything else: a protocol error.
-pub(crate) fn classify(op: Operation, resp: &HttpResponse, reference: &str) -> Result<Answer> {
-    let parsed = || -> Result<Charge, WireError> {
-        let m = wire::json_object(&resp.body)?;
-        Charge::from_obj(Obj(&m))
-    };
+pub(crate) fn classify<'a>(
+    op: Operation,
+    resp: &'a HttpResponse,
+    reference: &str,
+) -> Result<Answer<'a>> {
+    let parsed = || Charge::parse(&resp.body);
     match resp.status {
         200..=299 => match parsed() {
-            Ok(c) => Ok(Answer::Charge(Box::new(c))),
+            Ok(c) => Ok(Answer::Charge(c)),
             Err(e) => match wire::lenient_details(&resp.body) {
                 (Some(code), message)
                     if code != "200" && code.bytes().all(|b| b.is_ascii_digit()) =>
@@ -489,7 +504,7 @@ pub(crate) fn classify(op: Operation, resp: &HttpResponse, reference: &str) -> R
             })
         }
         400..=499 => match parsed() {
-            Ok(c) => Ok(Answer::Charge(Box::new(c))),
+            Ok(c) => Ok(Answer::Charge(c)),
             Err(_) => {
                 let (code, message) = wire::lenient_details(&resp.body);
                 Ok(Answer::Failure(resp.details(code, message)))
@@ -504,7 +519,7 @@ pub(crate) fn classify(op: Operation, resp: &HttpResponse, reference: &str) -> R
     }
 }
 
-fn check_key(op: Operation, c: &Charge, expected: &str, resp: &HttpResponse) -> Result<()> {
+fn check_key(op: Operation, c: &Charge<'_>, expected: &str, resp: &HttpResponse) -> Result<()> {
     if c.idempotency_key == expected {
         Ok(())
     } else {
@@ -575,20 +590,20 @@ pub(crate) fn retrieve_result(resp: &HttpResponse, key: &str, ctx: &HoldContext)
 }
 
 /// The charge itself (for the refund's country and callback URL).
-pub(crate) fn charge_result(resp: &HttpResponse, key: &str) -> Result<Charge> {
+pub(crate) fn charge_result<'a>(resp: &'a HttpResponse, key: &str) -> Result<Charge<'a>> {
     let op = Operation::Retrieve;
     match classify(op, resp, key)? {
         Answer::Failure(d) => Err(Error::rejected(PROVIDER, op, d)),
         Answer::Charge(c) => {
             check_key(op, &c, key, resp)?;
-            Ok(*c)
+            Ok(c)
         }
     }
 }
 
 /// A refund object as a core [`Refund`]; `fallback_hold` when it lacks `referenceId`.
 pub(crate) fn refund_from_charge(
-    c: &Charge,
+    c: &Charge<'_>,
     fallback_hold: Option<&str>,
 ) -> Result<Refund, WireError> {
     let currency = currency_of(&c.currency, "currency")?;
@@ -608,12 +623,12 @@ pub(crate) fn refund_from_charge(
         .ok_or(WireError::Missing("referenceId"))?;
     Ok(Refund::new(
         PROVIDER,
-        &c.idempotency_key,
-        &c.idempotency_key,
+        &*c.idempotency_key,
+        &*c.idempotency_key,
         HoldRef::both(charge_key, charge_key),
         amount,
         status,
-        &c.transfer_status,
+        &*c.transfer_status,
     ))
 }
 

@@ -20,7 +20,7 @@ use crate::PROVIDER;
 use crate::config::LiquidoConfig;
 use crate::convert::{self, HoldContext, TransferStatus};
 use crate::sign;
-use crate::wire::{self, Charge, Obj};
+use crate::wire;
 
 /// The acknowledgement Liquido's own Magento plugin answers (Liquido documents none):
 /// HTTP 200, `[{"status":200,"message":"received"}]`.
@@ -75,15 +75,11 @@ pub(crate) fn verify(
 
 /// Parses a verified body. `None` when it is not a Liquido notification.
 fn parse(body: &[u8], signed_at: OffsetDateTime, validity: Duration) -> Option<Notification> {
-    let m = wire::json_object(body).ok()?;
-    let root = Obj(&m);
-    let event = root.req_str("eventType").ok()?;
-    let details = root
-        .opt_obj("data")
-        .ok()??
-        .opt_obj("chargeDetails")
-        .ok()??;
-    let charge = Charge::from_obj(details).ok()?;
+    let wire::Event {
+        event_type: event,
+        charge,
+    } = wire::event(body).ok()?;
+    let event = &*event;
     // An unknown status is refused, never defaulted (refund events included).
     TransferStatus::parse(&charge.transfer_status)?;
     let occurred_at = charge
@@ -134,7 +130,7 @@ fn parse(body: &[u8], signed_at: OffsetDateTime, validity: Duration) -> Option<N
         });
         n
     };
-    n.raw_status = Some(charge.transfer_status);
+    n.raw_status = Some(charge.transfer_status.into_owned());
     n.occurred_at = occurred_at;
     Some(n)
 }
