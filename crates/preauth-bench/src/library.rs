@@ -3,8 +3,8 @@
 //! call to the transport.
 //!
 //! - authorize: build (validate, map, sign, serialize), the send preparation the client does
-//!   before the transport (Liquido: clone the request and add the bearer token and API key, as
-//!   `send_api` does), then parse and map the answer into a [`Hold`];
+//!   before the transport (Liquido: add the cached `Bearer …` value and the API key to the
+//!   built request, as `send_api` does), then parse and map the answer into a [`Hold`];
 //! - capture: the pre-flight checks (capabilities and the hold state table), build, send
 //!   preparation, parse and map;
 //! - webhook: verify the signature and parse into a [`Notification`].
@@ -34,7 +34,8 @@ pub struct Lib {
     request: AuthorizeRequest,
     key: IdempotencyKey,
     capture: CaptureRequest,
-    token: String,
+    /// `Bearer {token}`, formatted once as the client's token cache holds it.
+    bearer: String,
     authorize_answer: HttpResponse,
     capture_answer: HttpResponse,
     webhook_headers: Vec<(String, String)>,
@@ -85,7 +86,7 @@ impl Lib {
                 "",
                 preauth::Money::zero(preauth::Currency::EUR),
             )),
-            token: canned.token.clone(),
+            bearer: format!("Bearer {}", canned.token),
             authorize_answer: HttpResponse::new(
                 canned.authorize.status,
                 canned.authorize.body.clone(),
@@ -137,7 +138,7 @@ impl Lib {
         match &self.client {
             Client::Liquido(c) => {
                 let http = c.build_authorize(&self.request, &self.key)?;
-                Ok(self.liquido_auth(c, &http))
+                Ok(self.liquido_auth(c, http))
             }
             Client::Onerway(c) => c.build_authorize(&self.request, &c.authorize_key(&self.request)),
             Client::YabandPay(c) => Ok(c.build_authorize(&self.request)?.request),
@@ -190,7 +191,7 @@ impl Lib {
                     NOW,
                 )?;
                 let http = c.build_capture(&req.hold, req.amount.as_ref())?;
-                Ok(self.liquido_auth(c, &http))
+                Ok(self.liquido_auth(c, http))
             }
             Client::Onerway(c) => c.build_capture(req),
             Client::YabandPay(c) => Ok(c.build_capture(req)?.request),
@@ -233,11 +234,10 @@ impl Lib {
         }
     }
 
-    /// What `Liquido::send_api` does to a built request: a copy carrying the bearer token and
-    /// the API key (the original is kept for the one retry after a 401).
-    fn liquido_auth(&self, c: &Liquido, http: &HttpRequest) -> HttpRequest {
-        http.clone()
-            .secret_header("authorization", format!("Bearer {}", self.token))
+    /// What `Liquido::send_api` does to a built request: add the cached `Bearer …` value and
+    /// the API key (after a 401 it builds the request again rather than keeping a copy).
+    fn liquido_auth(&self, c: &Liquido, http: HttpRequest) -> HttpRequest {
+        http.secret_header("authorization", &self.bearer)
             .secret_header("x-api-key", c.config().api_key.expose_secret())
     }
 }
