@@ -31,6 +31,8 @@ use crate::wire::{Fields, RequestEnvelope, method};
 #[derive(Clone)]
 pub struct YabandPay {
     config: Arc<YabandPayConfig>,
+    /// `config.endpoint()`, worked out once.
+    endpoint: Arc<str>,
     transport: Transport,
     clock: Arc<dyn Clock>,
     keys: Arc<dyn KeyGenerator>,
@@ -67,6 +69,7 @@ impl YabandPay {
         config.validate()?;
         let transport = Transport::new(TransportConfig::default())?.for_provider(PROVIDER);
         Ok(YabandPay {
+            endpoint: config.endpoint().into(),
             config: Arc::new(config),
             transport,
             clock: Arc::new(SystemClock),
@@ -127,14 +130,19 @@ impl YabandPay {
     fn envelope(
         &self,
         method: &str,
-        data: &Fields,
+        data: &Fields<'_>,
         now: OffsetDateTime,
         op: Operation,
         reference: &str,
     ) -> Result<HttpRequest> {
         let time = now.unix_timestamp();
-        let string = sign::request_string_to_sign(&self.config.user, method, time, &data.pairs());
-        let signature = sign::sign(self.config.secret_key.expose_secret().as_bytes(), &string);
+        let signature = sign::sign_request(
+            self.config.secret_key.expose_secret().as_bytes(),
+            &self.config.user,
+            method,
+            time,
+            data.pairs(),
+        );
         let env = RequestEnvelope {
             user: &self.config.user,
             sign: &signature,
@@ -142,10 +150,15 @@ impl YabandPay {
             time,
             data,
         };
-        let body = serde_json::to_vec(&env)
+        // Room for the values, their keys and quotes, and the envelope around them (a value
+        // with characters to escape makes it grow).
+        let mut body = Vec::with_capacity(
+            data.text_len() + 8 * data.len() + self.config.user.len() + method.len() + 128,
+        );
+        serde_json::to_writer(&mut body, &env)
             .map_err(|_| Error::invalid_request("the request body cannot be encoded"))?;
         Ok(
-            HttpRequest::new(Method::Post, self.config.endpoint(), op, reference)
+            HttpRequest::new(Method::Post, &*self.endpoint, op, reference)
                 .body("application/json", body),
         )
     }
@@ -228,7 +241,7 @@ impl YabandPay {
             &req.hold,
             &amount,
             req.description.as_deref(),
-            &notify_url,
+            notify_url,
             &key,
         );
         let request = self.envelope(
@@ -275,7 +288,7 @@ impl YabandPay {
             &req.hold,
             &req.by,
             req.description.as_deref(),
-            &notify_url,
+            notify_url,
             &key,
         );
         let request = self.envelope(

@@ -6,6 +6,7 @@
 //! sends `"0.1"`, the capture example `"1"`), so a request rebuilt from the docs' values
 //! reproduces their string to sign byte for byte.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use preauth_core::transport::HttpResponse;
@@ -14,13 +15,15 @@ use preauth_core::{
     HoldStatus, IdempotencyKey, Money, NextAction, Operation, PaymentMethod, ProviderDetails,
     Refund, RefundStatus, Result,
 };
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::PROVIDER;
 use crate::config::YabandPayConfig;
 use crate::wire::{
-    self, CardInfo, Fields, PaymentData, QueryOrderData, RefundData, ResponseEnvelope,
+    self, CardInfo, Fields, Lenient, PaymentData, QueryOrderData, RefundData, ResponseEnvelope,
 };
 
 /// How long an authorization stays capturable: 30 days (cards.html, card.html, capture.html).
@@ -84,7 +87,8 @@ pub enum PaymentState {
 impl PaymentState {
     /// Parses a state name or its two-digit code; `None` for anything else.
     pub fn parse(raw: &str) -> Option<Self> {
-        Some(match raw.trim().to_ascii_lowercase().as_str() {
+        let mut buf = [0u8; STATE_NAME_MAX];
+        Some(match ascii_lowercase(raw.trim(), &mut buf)? {
             "paid" | "00" => PaymentState::Paid,
             "authorized" | "01" => PaymentState::Authorized,
             "pending" | "02" => PaymentState::Pending,
@@ -119,6 +123,18 @@ impl PaymentState {
     }
 }
 
+/// Longer than every state name (the longest, `refund processing`, has 17 bytes).
+const STATE_NAME_MAX: usize = 24;
+
+/// `raw` in ASCII lower case, written into `buf`; `None` when it does not fit (then it is no
+/// state name).
+fn ascii_lowercase<'b>(raw: &str, buf: &'b mut [u8; STATE_NAME_MAX]) -> Option<&'b str> {
+    let out = buf.get_mut(..raw.len())?;
+    out.copy_from_slice(raw.as_bytes());
+    out.make_ascii_lowercase();
+    std::str::from_utf8(out).ok()
+}
+
 /// A refund `state` (queryrefund.html codes 20–25).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefundState {
@@ -139,7 +155,8 @@ pub enum RefundState {
 impl RefundState {
     /// Parses a refund state name or its code; `None` for anything else.
     pub fn parse(raw: &str) -> Option<Self> {
-        Some(match raw.trim().to_ascii_lowercase().as_str() {
+        let mut buf = [0u8; STATE_NAME_MAX];
+        Some(match ascii_lowercase(raw.trim(), &mut buf)? {
             "to-be-approval" | "20" => RefundState::ToBeApproval,
             "refund pending" | "21" => RefundState::RefundPending,
             "refund processing" | "22" => RefundState::RefundProcessing,
@@ -170,40 +187,49 @@ fn amount_string(m: &Money) -> String {
     m.to_major_string_trimmed()
 }
 
-fn required_url(
+/// The request's own URL (checked) or else the config's, which
+/// [`YabandPayConfig::validate`] checked when the client was built (a client is only built
+/// from a valid configuration), so it is not parsed again on every call.
+fn required_url<'a>(
     what: &str,
-    own: Option<&String>,
-    default: Option<&String>,
+    own: Option<&'a String>,
+    config: Option<&'a String>,
     hint: &str,
-) -> Result<String> {
-    let url = own
-        .or(default)
-        .ok_or_else(|| Error::invalid_request(format!("yabandpay requires a {what}: {hint}")))?;
-    crate::config::check_web_url(what, url)
-        .map_err(|_| Error::invalid_request(format!("{what} is not an absolute http(s) URL")))?;
-    Ok(url.clone())
+) -> Result<&'a str> {
+    match (own, config) {
+        (Some(url), _) => {
+            if !is_web_url(url) {
+                return Err(Error::invalid_request(format!(
+                    "{what} is not an absolute http(s) URL"
+                )));
+            }
+            Ok(url)
+        }
+        (None, Some(url)) => Ok(url),
+        (None, None) => Err(Error::invalid_request(format!(
+            "yabandpay requires a {what}: {hint}"
+        ))),
+    }
 }
 
-/// The `notify_url` of capture and decrement: the config's (their requests carry none).
-pub(crate) fn config_notify_url(config: &YabandPayConfig, op: Operation) -> Result<String> {
-    required_url(
-        "notify_url",
-        None,
-        config.notify_url.as_ref(),
-        &format!(
-            "{op} requests carry none, so set notify_url in the config ({})",
+/// The `notify_url` of capture and decrement: the config's (their requests carry none),
+/// checked when the client was built.
+pub(crate) fn config_notify_url(config: &YabandPayConfig, op: Operation) -> Result<&str> {
+    config.notify_url.as_deref().ok_or_else(|| {
+        Error::invalid_request(format!(
+            "yabandpay requires a notify_url: {op} requests carry none, so set notify_url in the config ({})",
             crate::config::ENV_NOTIFY_URL
-        ),
-    )
+        ))
+    })
 }
 
 /// `data` of `v3.CreateCardPayments` with `operation` 2 (authorisation), in the order of the
 /// card.html parameter table. `order_id` and `request_id` are both the idempotency key.
-pub(crate) fn authorize_fields(
-    config: &YabandPayConfig,
-    req: &AuthorizeRequest,
-    key: &IdempotencyKey,
-) -> Result<Fields> {
+pub(crate) fn authorize_fields<'a>(
+    config: &'a YabandPayConfig,
+    req: &'a AuthorizeRequest,
+    key: &'a IdempotencyKey,
+) -> Result<Fields<'a>> {
     req.check_line_items()?;
     let redirect_url = required_url(
         "redirect_url",
@@ -217,7 +243,7 @@ pub(crate) fn authorize_fields(
         config.notify_url.as_ref(),
         "set the request's notify_url or notify_url in the config",
     )?;
-    let mut f = Fields::new();
+    let mut f = Fields::with_capacity(13);
     f.push("pay_method", "online");
     f.push("sub_pay_method", SUB_PAY_METHOD_CARD);
     f.push("operation", OPERATION_AUTHORISATION);
@@ -226,13 +252,15 @@ pub(crate) fn authorize_fields(
     match &req.payment_method {
         PaymentMethod::Card(card) => {
             let holder = card.holder_name().trim();
-            let holder = if holder.is_empty() {
-                req.payer
-                    .as_ref()
-                    .map(|p| p.full_name())
-                    .unwrap_or_default()
+            let holder: Cow<'_, str> = if holder.is_empty() {
+                Cow::Owned(
+                    req.payer
+                        .as_ref()
+                        .map(|p| p.full_name())
+                        .unwrap_or_default(),
+                )
             } else {
-                holder.to_owned()
+                Cow::Borrowed(holder)
             };
             if holder.trim().is_empty() {
                 return Err(Error::invalid_request(
@@ -284,14 +312,14 @@ fn non_empty(s: Option<&str>) -> Option<&str> {
 }
 
 /// `data` of `v3.Capture`, in the order of the docs' example request.
-pub(crate) fn capture_fields(
-    hold: &Hold,
+pub(crate) fn capture_fields<'a>(
+    hold: &'a Hold,
     amount: &Money,
-    description: Option<&str>,
-    notify_url: &str,
-    key: &IdempotencyKey,
-) -> Fields {
-    let mut f = Fields::new();
+    description: Option<&'a str>,
+    notify_url: &'a str,
+    key: &'a IdempotencyKey,
+) -> Fields<'a> {
+    let mut f = Fields::with_capacity(6);
     f.push(
         "description",
         non_empty(description).unwrap_or(DEFAULT_DESCRIPTION_CAPTURE),
@@ -306,14 +334,14 @@ pub(crate) fn capture_fields(
 
 /// `data` of `v3.PreauthDecrement`, in the order of the seed's example request. `amount` is
 /// the **reduction** (see the crate docs).
-pub(crate) fn decrement_fields(
-    hold: &Hold,
+pub(crate) fn decrement_fields<'a>(
+    hold: &'a Hold,
     by: &Money,
-    description: Option<&str>,
-    notify_url: &str,
-    key: &IdempotencyKey,
-) -> Fields {
-    let mut f = Fields::new();
+    description: Option<&'a str>,
+    notify_url: &'a str,
+    key: &'a IdempotencyKey,
+) -> Fields<'a> {
+    let mut f = Fields::with_capacity(6);
     f.push(
         "description",
         non_empty(description).unwrap_or(DEFAULT_DESCRIPTION_DECREMENT),
@@ -327,21 +355,21 @@ pub(crate) fn decrement_fields(
 }
 
 /// `data` of `v3.CancelPayment`, `v3.QueryOrder`: `{trade_id}`.
-pub(crate) fn trade_fields(trade_id: &str) -> Fields {
-    let mut f = Fields::new();
+pub(crate) fn trade_fields(trade_id: &str) -> Fields<'_> {
+    let mut f = Fields::with_capacity(1);
     f.push("trade_id", trade_id);
     f
 }
 
 /// `data` of `v3.CreateRefund`, in the order of the docs' parameter table.
-pub(crate) fn refund_fields(
-    hold: &Hold,
+pub(crate) fn refund_fields<'a>(
+    hold: &'a Hold,
     amount: &Money,
-    description: Option<&str>,
-    notify_url: Option<&str>,
-    key: &IdempotencyKey,
-) -> Fields {
-    let mut f = Fields::new();
+    description: Option<&'a str>,
+    notify_url: Option<&'a str>,
+    key: &'a IdempotencyKey,
+) -> Fields<'a> {
+    let mut f = Fields::with_capacity(6);
     f.push("trade_id", hold.provider_reference.as_str());
     f.push("m_refund_id", key.as_str());
     f.push("refund_amount", amount_string(amount));
@@ -357,8 +385,8 @@ pub(crate) fn refund_fields(
 }
 
 /// `data` of `v3.QueryRefundOrder`: `{refund_id}`.
-pub(crate) fn refund_query_fields(refund_id: &str) -> Fields {
-    let mut f = Fields::new();
+pub(crate) fn refund_query_fields(refund_id: &str) -> Fields<'_> {
+    let mut f = Fields::with_capacity(1);
     f.push("refund_id", refund_id);
     f
 }
@@ -375,20 +403,21 @@ pub(crate) struct Ctx<'a> {
     pub(crate) reference: &'a str,
 }
 
-/// A successful answer: `status` true and a non-empty `data` object.
+/// A successful answer: `status` true and a non-empty `data` object, kept as its JSON text
+/// (borrowed from the body) and read once into the operation's type.
 #[derive(Debug)]
-pub(crate) struct Answer {
-    pub(crate) data: Map<String, Value>,
-    pub(crate) message: Option<String>,
-    pub(crate) response_id: Option<String>,
+pub(crate) struct Answer<'a> {
+    pub(crate) data: &'a RawValue,
+    pub(crate) message: Option<Cow<'a, str>>,
+    pub(crate) response_id: Option<Cow<'a, str>>,
     pub(crate) http_status: u16,
 }
 
-impl Answer {
+impl Answer<'_> {
     pub(crate) fn details(&self, code: Option<String>) -> ProviderDetails {
-        ProviderDetails::new(code, self.message.clone())
+        ProviderDetails::new(code, self.message.as_deref().map(str::to_owned))
             .with_http_status(self.http_status)
-            .with_request_id(self.response_id.clone())
+            .with_request_id(self.response_id.as_deref().map(str::to_owned))
     }
 }
 
@@ -416,12 +445,10 @@ pub(crate) fn odd(ctx: Ctx<'_>, resp_status: u16, problem: &str) -> Error {
 
 /// Reads the envelope: success → the `data` object; `status:false` → the typed error of its
 /// `code`; anything else → [`odd`].
-pub(crate) fn read_answer(ctx: Ctx<'_>, resp: &HttpResponse) -> Result<Answer> {
-    let parsed: Option<ResponseEnvelope> = if resp.body.is_empty() || resp.is_html() {
-        None
-    } else {
-        serde_json::from_slice(&resp.body).ok()
-    };
+pub(crate) fn read_answer<'a>(ctx: Ctx<'_>, resp: &'a HttpResponse) -> Result<Answer<'a>> {
+    // A body that parses as JSON is neither empty nor an HTML page (both start otherwise), so
+    // what kind of body it is is only worked out when it does not parse.
+    let parsed: Option<ResponseEnvelope<'a>> = serde_json::from_slice(&resp.body).ok();
     let Some(env) = parsed else {
         let problem = if resp.body.is_empty() {
             "empty body"
@@ -432,13 +459,15 @@ pub(crate) fn read_answer(ctx: Ctx<'_>, resp: &HttpResponse) -> Result<Answer> {
         };
         return Err(http_failure(ctx, resp).unwrap_or_else(|| odd(ctx, resp.status, problem)));
     };
-    let message = wire::text(env.message.as_ref());
-    let response_id = wire::text(env.response_id.as_ref()).or_else(|| resp.request_id());
-    let code = wire::text(env.code.as_ref());
+    let message = env.message.and_then(Lenient::into_text);
+    let response_id = env
+        .response_id
+        .and_then(Lenient::into_text)
+        .or_else(|| resp.request_id().map(Cow::Owned));
     match env.status {
-        Some(Value::Bool(true)) => {
+        Some(Lenient::Bool(true)) => {
             let data = match env.data {
-                Some(Value::Object(m)) if !m.is_empty() => m,
+                Some(raw) if is_non_empty_object(raw) => raw,
                 _ => return Err(odd(ctx, resp.status, "status is true but data is empty")),
             };
             Ok(Answer {
@@ -448,14 +477,23 @@ pub(crate) fn read_answer(ctx: Ctx<'_>, resp: &HttpResponse) -> Result<Answer> {
                 http_status: resp.status,
             })
         }
-        Some(Value::Bool(false)) => {
-            let details = ProviderDetails::new(code.clone(), message)
+        Some(Lenient::Bool(false)) => {
+            let code = env.code.and_then(Lenient::into_text).map(Cow::into_owned);
+            let details = ProviderDetails::new(code.clone(), message.map(Cow::into_owned))
                 .with_http_status(resp.status)
-                .with_request_id(response_id);
+                .with_request_id(response_id.map(Cow::into_owned));
             Err(provider_error(ctx, code.as_deref(), details))
         }
         _ => Err(http_failure(ctx, resp)
             .unwrap_or_else(|| odd(ctx, resp.status, "status is missing or not a boolean"))),
+    }
+}
+
+/// Whether a JSON text (valid, as a [`RawValue`] is) is an object with at least one entry.
+fn is_non_empty_object(raw: &RawValue) -> bool {
+    match raw.get().as_bytes().split_first() {
+        Some((b'{', rest)) => rest.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'}'),
+        _ => false,
     }
 }
 
@@ -533,12 +571,16 @@ pub(crate) fn provider_error(ctx: Ctx<'_>, code: Option<&str>, details: Provider
     }
 }
 
-fn state_of(ctx: Ctx<'_>, http: u16, v: Option<&Value>) -> Result<Option<(PaymentState, String)>> {
+fn state_of(
+    ctx: Ctx<'_>,
+    http: u16,
+    v: Option<&Lenient<'_>>,
+) -> Result<Option<(PaymentState, String)>> {
     match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => PaymentState::parse(s)
-            .map(|st| Some((st, s.clone())))
+        None | Some(Lenient::Null) => Ok(None),
+        Some(Lenient::Str(s)) if wire::is_blank(s) => Ok(None),
+        Some(Lenient::Str(s)) => PaymentState::parse(s)
+            .map(|st| Some((st, s.to_string())))
             .ok_or_else(|| odd(ctx, http, "unknown state")),
         Some(_) => Err(odd(ctx, http, "state is not a string")),
     }
@@ -549,8 +591,8 @@ fn money_of(
     ctx: Ctx<'_>,
     http: u16,
     field: &str,
-    amount: Option<&Value>,
-    currency: Option<&Value>,
+    amount: Option<&Lenient<'_>>,
+    currency: Option<&Lenient<'_>>,
     expected: Currency,
 ) -> Result<Option<Money>> {
     let Some(text) = wire::amount_text(amount) else {
@@ -571,9 +613,23 @@ fn money_of(
         .map_err(|_| odd(ctx, http, &format!("{field} is not a valid amount")))
 }
 
-fn data_as<T: serde::de::DeserializeOwned>(ctx: Ctx<'_>, answer: &Answer) -> Result<T> {
-    serde_json::from_value(Value::Object(answer.data.clone()))
-        .map_err(|_| odd(ctx, answer.http_status, "data has an unexpected shape"))
+/// `data` read into `T`, in one pass over its text. A `data` object that repeats a key cannot
+/// be read that way (the typed read refuses a repeated field); it is read as a map first, so
+/// that the last value of a key wins as before, and then into `T` from that map's text, kept
+/// in `spare`.
+fn data_as<'s, T: Deserialize<'s>>(
+    ctx: Ctx<'_>,
+    answer: &Answer<'s>,
+    spare: &'s mut Option<String>,
+) -> Result<T> {
+    let shape = || odd(ctx, answer.http_status, "data has an unexpected shape");
+    let text = answer.data.get();
+    if let Ok(t) = serde_json::from_str(text) {
+        return Ok(t);
+    }
+    let map: Map<String, Value> = serde_json::from_str(text).map_err(|_| shape())?;
+    let text = serde_json::to_string(&map).map_err(|_| shape())?;
+    serde_json::from_str(spare.insert(text)).map_err(|_| shape())
 }
 
 /// The hold an authorization answered with (see the crate docs for the inferred shape).
@@ -582,10 +638,11 @@ pub(crate) fn parse_authorize(
     req: &AuthorizeRequest,
     key: &IdempotencyKey,
     now: OffsetDateTime,
-    answer: &Answer,
+    answer: &Answer<'_>,
 ) -> Result<Hold> {
     let http = answer.http_status;
-    let d: PaymentData = data_as(ctx, answer)?;
+    let mut spare = None;
+    let d: PaymentData<'_> = data_as(ctx, answer, &mut spare)?;
     let trade_id = wire::text(d.trade_id.as_ref())
         .ok_or_else(|| odd(ctx, http, "data.trade_id is missing"))?;
     let url = match wire::text(d.url.as_ref()) {
@@ -603,23 +660,16 @@ pub(crate) fn parse_authorize(
         req.amount.currency(),
     )?
     .unwrap_or(req.amount);
-    let (status, raw) = match &state {
-        Some((s, raw)) => (s.hold_status(), raw.clone()),
+    let (status, raw) = match state {
+        Some((s, raw)) => (s.hold_status(), raw),
         None => (HoldStatus::Pending, String::new()),
     };
     let status = match (status, &url) {
         (HoldStatus::Pending, Some(_)) => HoldStatus::RequiresAction,
         (s, _) => s,
     };
-    let mut hold = Hold::new(
-        PROVIDER,
-        trade_id,
-        key.as_str(),
-        status,
-        raw.clone(),
-        amount,
-    )
-    .with_created_at(now);
+    let mut hold =
+        Hold::new(PROVIDER, trade_id, key.as_str(), status, raw, amount).with_created_at(now);
     if let PaymentMethod::Card(card) = &req.payment_method {
         let mut summary = CardSummary::new(None, Some(card.last4().to_owned()));
         summary.exp_month = Some(card.exp_month());
@@ -628,7 +678,11 @@ pub(crate) fn parse_authorize(
     }
     match status {
         HoldStatus::Declined => {
-            let reason = DeclineReason::new(Some(raw.clone()), answer.message.clone());
+            let raw = hold.raw_status.clone();
+            let reason = DeclineReason::new(
+                Some(raw.clone()),
+                answer.message.as_deref().map(str::to_owned),
+            );
             let hold = hold.with_decline(reason);
             return Err(Error::Declined {
                 provider: PROVIDER,
@@ -638,7 +692,9 @@ pub(crate) fn parse_authorize(
         }
         HoldStatus::RequiresAction => {
             if let Some(url) = url {
-                hold = hold.with_next_action(NextAction::Redirect { url });
+                hold = hold.with_next_action(NextAction::Redirect {
+                    url: url.into_owned(),
+                });
             }
         }
         HoldStatus::Captured => {
@@ -656,10 +712,11 @@ pub(crate) fn parse_capture(
     ctx: Ctx<'_>,
     hold: &Hold,
     amount: &Money,
-    answer: &Answer,
+    answer: &Answer<'_>,
 ) -> Result<Hold> {
     let http = answer.http_status;
-    let d: PaymentData = data_as(ctx, answer)?;
+    let mut spare = None;
+    let d: PaymentData<'_> = data_as(ctx, answer, &mut spare)?;
     note_other_trade(ctx, hold, d.trade_id.as_ref());
     let (status, raw) = match state_of(ctx, http, d.state.as_ref())? {
         Some((s, raw)) => (s.hold_status(), raw),
@@ -688,10 +745,11 @@ pub(crate) fn parse_decrement(
     ctx: Ctx<'_>,
     hold: &Hold,
     by: &Money,
-    answer: &Answer,
+    answer: &Answer<'_>,
 ) -> Result<Hold> {
     let http = answer.http_status;
-    let d: PaymentData = data_as(ctx, answer)?;
+    let mut spare = None;
+    let d: PaymentData<'_> = data_as(ctx, answer, &mut spare)?;
     note_other_trade(ctx, hold, d.trade_id.as_ref());
     let (status, raw) = match state_of(ctx, http, d.state.as_ref())? {
         Some((s, raw)) => (s.hold_status(), raw),
@@ -740,9 +798,10 @@ pub(crate) fn parse_decrement(
 }
 
 /// The hold after `v3.CancelPayment` (the answer's `state` is `cancelled`).
-pub(crate) fn parse_cancel(ctx: Ctx<'_>, hold: &Hold, answer: &Answer) -> Result<Hold> {
+pub(crate) fn parse_cancel(ctx: Ctx<'_>, hold: &Hold, answer: &Answer<'_>) -> Result<Hold> {
     let http = answer.http_status;
-    let d: PaymentData = data_as(ctx, answer)?;
+    let mut spare = None;
+    let d: PaymentData<'_> = data_as(ctx, answer, &mut spare)?;
     note_other_trade(ctx, hold, d.trade_id.as_ref());
     let (status, raw) = match state_of(ctx, http, d.state.as_ref())? {
         Some((s, raw)) => (s.hold_status(), raw),
@@ -769,7 +828,7 @@ fn unexpected_state(ctx: Ctx<'_>, http: u16, status: HoldStatus) -> Error {
     )
 }
 
-fn note_other_trade(ctx: Ctx<'_>, hold: &Hold, trade_id: Option<&Value>) {
+fn note_other_trade(ctx: Ctx<'_>, hold: &Hold, trade_id: Option<&Lenient<'_>>) {
     if let Some(t) = wire::text(trade_id)
         && t != hold.provider_reference
     {
@@ -784,13 +843,15 @@ fn note_other_trade(ctx: Ctx<'_>, hold: &Hold, trade_id: Option<&Value>) {
 
 /// The hold `v3.QueryOrder` describes. `transaction_info.amount` is read as what is held
 /// (after any decrement) while authorized, and as what was captured once `paid`.
-pub(crate) fn parse_query(ctx: Ctx<'_>, reference: &HoldRef, answer: &Answer) -> Result<Hold> {
+pub(crate) fn parse_query(ctx: Ctx<'_>, reference: &HoldRef, answer: &Answer<'_>) -> Result<Hold> {
     let http = answer.http_status;
-    let d: QueryOrderData = data_as(ctx, answer)?;
+    let mut spare = None;
+    let d: QueryOrderData<'_> = data_as(ctx, answer, &mut spare)?;
     let info = d
         .transaction_info
         .ok_or_else(|| odd(ctx, http, "data.transaction_info is missing"))?;
     let trade_id = wire::text(info.trade_id.as_ref())
+        .map(Cow::into_owned)
         .or_else(|| reference.provider_reference.clone())
         .ok_or_else(|| odd(ctx, http, "transaction_info.trade_id is missing"))?;
     let (state, raw) = state_of(ctx, http, info.state.as_ref())?
@@ -814,6 +875,7 @@ pub(crate) fn parse_query(ctx: Ctx<'_>, reference: &HoldRef, answer: &Answer) ->
     )?
     .ok_or_else(|| odd(ctx, http, "transaction_info.amount is missing"))?;
     let merchant = wire::text(info.order_id.as_ref())
+        .map(Cow::into_owned)
         .or_else(|| reference.merchant_reference.clone())
         .unwrap_or_default();
     let status = state.hold_status();
@@ -857,10 +919,11 @@ pub(crate) fn parse_refund(
     hold: &Hold,
     amount: &Money,
     key: &IdempotencyKey,
-    answer: &Answer,
+    answer: &Answer<'_>,
 ) -> Result<Refund> {
     let http = answer.http_status;
-    let d: RefundData = data_as(ctx, answer)?;
+    let mut spare = None;
+    let d: RefundData<'_> = data_as(ctx, answer, &mut spare)?;
     let refund_id = wire::text(d.refund_id.as_ref())
         .ok_or_else(|| odd(ctx, http, "data.refund_id is missing"))?;
     let (status, raw) = refund_state_of(ctx, http, d.state.as_ref())?
@@ -880,9 +943,14 @@ pub(crate) fn parse_refund(
 
 /// The refund `v3.QueryRefundOrder` describes. Its example carries no `trade_id`; the refund's
 /// hold reference is filled only when the answer has one.
-pub(crate) fn parse_refund_query(ctx: Ctx<'_>, refund_id: &str, answer: &Answer) -> Result<Refund> {
+pub(crate) fn parse_refund_query(
+    ctx: Ctx<'_>,
+    refund_id: &str,
+    answer: &Answer<'_>,
+) -> Result<Refund> {
     let http = answer.http_status;
-    let d: RefundData = data_as(ctx, answer)?;
+    let mut spare = None;
+    let d: RefundData<'_> = data_as(ctx, answer, &mut spare)?;
     let (state, raw) = refund_state_of(ctx, http, d.state.as_ref())?
         .ok_or_else(|| odd(ctx, http, "data.state is missing"))?;
     let code = wire::text(d.refund_currency.as_ref())
@@ -899,9 +967,11 @@ pub(crate) fn parse_refund_query(ctx: Ctx<'_>, refund_id: &str, answer: &Answer)
     )?
     .ok_or_else(|| odd(ctx, http, "data.refund_amount is missing"))?;
     let mut hold = HoldRef::default();
-    hold.provider_reference = wire::text(d.trade_id.as_ref());
-    let id = wire::text(d.refund_id.as_ref()).unwrap_or_else(|| refund_id.to_owned());
-    let merchant = wire::text(d.m_refund_id.as_ref()).unwrap_or_default();
+    hold.provider_reference = wire::text(d.trade_id.as_ref()).map(Cow::into_owned);
+    let id = wire::text(d.refund_id.as_ref()).map_or_else(|| refund_id.to_owned(), Cow::into_owned);
+    let merchant = wire::text(d.m_refund_id.as_ref())
+        .map(Cow::into_owned)
+        .unwrap_or_default();
     Ok(Refund::new(
         PROVIDER,
         id,
@@ -916,20 +986,58 @@ pub(crate) fn parse_refund_query(ctx: Ctx<'_>, refund_id: &str, answer: &Answer)
 fn refund_state_of(
     ctx: Ctx<'_>,
     http: u16,
-    v: Option<&Value>,
+    v: Option<&Lenient<'_>>,
 ) -> Result<Option<(RefundState, String)>> {
     match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => RefundState::parse(s)
-            .map(|st| Some((st, s.clone())))
+        None | Some(Lenient::Null) => Ok(None),
+        Some(Lenient::Str(s)) if wire::is_blank(s) => Ok(None),
+        Some(Lenient::Str(s)) => RefundState::parse(s)
+            .map(|st| Some((st, s.to_string())))
             .ok_or_else(|| odd(ctx, http, "unknown refund state")),
         Some(_) => Err(odd(ctx, http, "refund state is not a string")),
     }
 }
 
+/// Whether `s` is an absolute `http(s)` URL with a host, as `url::Url::parse` reads it. The
+/// plain form `http(s)://name.example[/…]` (see [`plainly_web_url`]) is recognised without
+/// parsing; anything else is parsed.
 pub(crate) fn is_web_url(s: &str) -> bool {
-    matches!(url::Url::parse(s), Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+    plainly_web_url(s)
+        || matches!(url::Url::parse(s), Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+}
+
+/// A sufficient (not necessary) condition for [`is_web_url`], checked without building a
+/// URL: a lower-case `http://` or `https://`, a DNS name of non-empty dot-separated labels of
+/// lower-case ASCII letters, digits and inner hyphens, none an IDNA `xn--` label, the last
+/// starting with a letter (so not an IPv4 address), no port and no user info; then nothing,
+/// or a path, query or fragment of printable ASCII other than a backslash. `url::Url::parse`
+/// accepts every such string with that scheme and host (it never fails on the path, query or
+/// fragment). Anything else is left to the parser.
+fn plainly_web_url(s: &str) -> bool {
+    let Some(rest) = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (host, tail) = rest.split_at(end);
+    let mut last = "";
+    for label in host.split('.') {
+        let plain = !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && !label.starts_with("xn--")
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !plain {
+            return false;
+        }
+        last = label;
+    }
+    last.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
+        && tail.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
 }
 
 #[cfg(test)]
@@ -972,6 +1080,90 @@ mod tests {
         for unknown in ["", "09", "authorised", "paid!", "voided"] {
             assert_eq!(PaymentState::parse(unknown), None, "{unknown}");
         }
+    }
+
+    #[test]
+    fn plain_web_urls_are_what_the_parser_accepts() {
+        let parsed = |s: &str| matches!(url::Url::parse(s), Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+        for s in [
+            "https://merchant.example/notify",
+            "http://a",
+            "https://a-b.c0.example?x=1#y",
+            "https://shop.example/return?o=1&b=%zz|^`{}<>\"",
+            "https://e.example#/..",
+        ] {
+            assert!(plainly_web_url(s), "{s}");
+            assert!(parsed(s), "{s}");
+        }
+        for s in [
+            "https://127.0.0.1/x",
+            "https://1.2.3.999/",
+            "http://0x7f/",
+            "https://xn--zz/",
+            "https://a..b/",
+            "https://a./",
+            "https://-a/",
+            "https://A.example/",
+            "https://user@a.example/",
+            "https://a.example:8080/",
+            "https://a.example/ b",
+            "https://a.example/\\b",
+            "HTTPS://a.example/",
+            "https:a.example",
+            "https:///a",
+            "ftp://a.example/",
+            "/relative",
+        ] {
+            assert!(!plainly_web_url(s), "{s}");
+            assert_eq!(is_web_url(s), parsed(s), "{s}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_web_urls_always_parse(s in "(https?://)?[a-z0-9.\\-]{0,14}([/?#][ -~]{0,10})?") {
+            if plainly_web_url(&s) {
+                let parsed = url::Url::parse(&s);
+                proptest::prop_assert!(
+                    matches!(&parsed, Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some()),
+                    "{s}: {parsed:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn non_empty_objects() {
+        let raw = |s: &str| serde_json::from_str::<Box<RawValue>>(s).unwrap();
+        for (s, want) in [
+            ("{\"a\":1}", true),
+            ("{ \n\"a\":1}", true),
+            ("{}", false),
+            ("{ \t\r\n }", false),
+            ("[1]", false),
+            ("\"{x}\"", false),
+            ("1", false),
+        ] {
+            assert_eq!(is_non_empty_object(&raw(s)), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn a_repeated_data_key_keeps_its_last_value() {
+        let resp = HttpResponse::new(
+            200,
+            r#"{"status":true,"code":"200","data":{"trade_id":"t-1","state":"pending","state":"authorized","trade_id":"t-2"}}"#,
+        );
+        let ctx = Ctx {
+            op: Operation::Retrieve,
+            reference: "t",
+        };
+        let answer = read_answer(ctx, &resp).unwrap();
+        let mut spare = None;
+        let d: PaymentData<'_> = data_as(ctx, &answer, &mut spare).unwrap();
+        assert_eq!(wire::text(d.trade_id.as_ref()).as_deref(), Some("t-2"));
+        assert_eq!(wire::text(d.state.as_ref()).as_deref(), Some("authorized"));
+        assert!(spare.is_some());
     }
 
     #[test]

@@ -17,25 +17,98 @@
 //!
 //! [docs `sign.html`]: https://docs.yabandpay.com/api/en/sign.html
 
+use std::borrow::Cow;
+
+use hmac::{Hmac, Mac};
 use preauth_core::webhook::{hmac_sha256_hex, signature_matches};
 use serde_json::Value;
+use sha2::Sha256;
+
+use crate::wire::key_order;
+
+/// Sorts `params` by key: byte order, stable.
+fn sort_by_key(params: &mut [(&str, &str)]) {
+    params.sort_by(|a, b| key_order(a.0, b.0));
+}
+
+/// Feeds `pairs` (in the order given) to `sink` as `key=value` joined with `&`.
+fn join_into<'p>(pairs: impl Iterator<Item = (&'p str, &'p str)>, mut sink: impl FnMut(&str)) {
+    for (i, (k, v)) in pairs.enumerate() {
+        if i > 0 {
+            sink("&");
+        }
+        sink(k);
+        sink("=");
+        sink(v);
+    }
+}
+
+/// `pairs` (in the order given) joined as `key=value&…`.
+fn joined<'p>(pairs: impl Iterator<Item = (&'p str, &'p str)> + Clone) -> String {
+    let len = pairs.clone().map(|(k, v)| k.len() + v.len() + 2).sum();
+    let mut out = String::with_capacity(len);
+    join_into(pairs, |s| out.push_str(s));
+    out
+}
+
+/// Lower-case hex HMAC-SHA256 under `secret_key` of `pairs` (in the order given) joined as
+/// `key=value&…`, fed to the MAC without building the string: the same as [`sign`] of the
+/// joined string.
+fn sign_pairs<'p>(secret_key: &[u8], pairs: impl Iterator<Item = (&'p str, &'p str)>) -> String {
+    // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(secret_key) else {
+        return String::new();
+    };
+    join_into(pairs, |s| mac.update(s.as_bytes()));
+    hex::encode(mac.finalize().into_bytes())
+}
 
 /// Joins `params` as the string to sign: sorted by key (byte order, stable), `key=value`
 /// joined with `&`, values raw. Every pair given is included, an empty value as `key=` (as
 /// the SDK does); request builders never pass empty values.
 pub fn string_to_sign<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut params: Vec<(&str, &str)> = params.into_iter().collect();
-    params.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let mut out = String::new();
-    for (i, (k, v)) in params.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
+    sort_by_key(&mut params);
+    joined(params.iter().copied())
+}
+
+/// `time` in decimal, written into `buf`.
+fn decimal(time: i64, buf: &mut [u8; 20]) -> &str {
+    let mut n = time.unsigned_abs();
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        // `n % 10` is a single digit.
+        buf[at] = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+        if n == 0 {
+            break;
         }
-        out.push_str(k);
-        out.push('=');
-        out.push_str(v);
     }
-    out
+    if time < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    std::str::from_utf8(&buf[at..]).unwrap_or("")
+}
+
+/// The parameters a request signs, sorted: `user`, `method`, `time` and the `data` fields.
+/// When `data` repeats a top-level key, `data`'s value wins (PHP `array_merge`).
+fn request_params<'a>(
+    user: &'a str,
+    method: &'a str,
+    time: &'a str,
+    data: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+) -> Vec<(&'a str, &'a str)> {
+    let mut params: Vec<(&str, &str)> = Vec::with_capacity(data.size_hint().0 + 3);
+    for (k, v) in [("user", user), ("method", method), ("time", time)] {
+        if !data.clone().any(|(dk, _)| dk == k) {
+            params.push((k, v));
+        }
+    }
+    params.extend(data);
+    sort_by_key(&mut params);
+    params
 }
 
 /// The string to sign of a request: `user`, `method`, `time` and the `data` fields. When
@@ -46,15 +119,32 @@ pub fn request_string_to_sign(
     time: i64,
     data: &[(&str, &str)],
 ) -> String {
-    let time = time.to_string();
-    let mut params: Vec<(&str, &str)> = Vec::with_capacity(data.len() + 3);
-    for (k, v) in [("user", user), ("method", method), ("time", time.as_str())] {
-        if !data.iter().any(|(dk, _)| *dk == k) {
-            params.push((k, v));
-        }
-    }
-    params.extend_from_slice(data);
-    string_to_sign(params)
+    let mut buf = [0u8; 20];
+    let time = decimal(time, &mut buf);
+    joined(
+        request_params(user, method, time, data.iter().copied())
+            .iter()
+            .copied(),
+    )
+}
+
+/// The signature of a request: [`sign`] of its [`request_string_to_sign`], with the sorted
+/// pairs fed to the MAC directly.
+pub(crate) fn sign_request<'a>(
+    secret_key: &[u8],
+    user: &'a str,
+    method: &'a str,
+    time: i64,
+    data: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+) -> String {
+    let mut buf = [0u8; 20];
+    let time = decimal(time, &mut buf);
+    // `time` lives shorter than the data: shorten the items' lifetime to it.
+    let data = data.map(|(k, v)| -> (&str, &str) { (k, v) });
+    sign_pairs(
+        secret_key,
+        request_params(user, method, time, data).iter().copied(),
+    )
 }
 
 /// Lower-case hex HMAC-SHA256 of `string_to_sign` under the secret key.
@@ -66,18 +156,23 @@ pub fn sign(secret_key: &[u8], string_to_sign: &str) -> String {
 /// `json_decode`: strings raw, numbers as written (`1.0` as `1`), `true` as `1`, `false` and
 /// `null` as the empty string; objects and arrays as their JSON text.
 pub fn value_to_sign_string(v: &Value) -> String {
+    sign_text(v).into_owned()
+}
+
+/// [`value_to_sign_string`], borrowing strings.
+pub(crate) fn sign_text(v: &Value) -> Cow<'_, str> {
     match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => Cow::Borrowed(s),
         Value::Number(n) => {
             let s = n.to_string();
             match s.strip_suffix(".0") {
-                Some(int) => int.to_owned(),
-                None => s,
+                Some(int) => Cow::Owned(int.to_owned()),
+                None => Cow::Owned(s),
             }
         }
-        Value::Bool(true) => "1".to_owned(),
-        Value::Bool(false) | Value::Null => String::new(),
-        Value::Object(_) | Value::Array(_) => v.to_string(),
+        Value::Bool(true) => Cow::Borrowed("1"),
+        Value::Bool(false) | Value::Null => Cow::Borrowed(""),
+        Value::Object(_) | Value::Array(_) => Cow::Owned(v.to_string()),
     }
 }
 
@@ -90,28 +185,33 @@ pub fn value_to_sign_string(v: &Value) -> String {
 /// flat, third-party code merges a nested object into the flat map), the same two with
 /// the nested object's keys merged into the top level.
 pub fn notify_candidates(data: &serde_json::Map<String, Value>) -> Vec<String> {
-    let (mut out, merged) = candidates_by_form(data);
-    out.extend(merged);
+    let as_is: Vec<(&str, Cow<'_, str>)> = data
+        .iter()
+        .map(|(k, v)| (k.as_str(), sign_text(v)))
+        .collect();
+    let mut out = with_and_without_empty(&as_is);
+    if let Some(merged) = merged_pairs(data) {
+        out.extend(with_and_without_empty(&merged));
+    }
     out.dedup();
     out
 }
 
-/// The candidates of [`notify_candidates`], split: those over `data` as it is, and those over
-/// `data` with its nested objects merged into the top level (empty when nothing is nested).
-fn candidates_by_form(data: &serde_json::Map<String, Value>) -> (Vec<String>, Vec<String>) {
-    let flat: Vec<(String, String)> = data
-        .iter()
-        .map(|(k, v)| (k.clone(), value_to_sign_string(v)))
-        .collect();
-    let as_is = with_and_without_empty(&flat);
+/// The pairs of `data` with its nested objects merged into the top level, rendered and
+/// sorted by key (stable); `None` when nothing is nested.
+fn merged_pairs(data: &serde_json::Map<String, Value>) -> Option<Vec<(String, String)>> {
     if !data.values().any(Value::is_object) {
-        return (as_is, Vec::new());
+        return None;
     }
-    let merged: Vec<(String, String)> = merge_nested(data)
+    let mut merged: Vec<(String, String)> = merge_nested(data)
         .into_iter()
-        .map(|(k, v)| (k, value_to_sign_string(&v)))
+        .map(|(k, v)| {
+            let v = value_to_sign_string(&v);
+            (k, v)
+        })
         .collect();
-    (as_is, with_and_without_empty(&merged))
+    merged.sort_by(|a, b| key_order(&a.0, &b.0));
+    Some(merged)
 }
 
 /// `data` with the entries of each nested object in place of the object (what third-party
@@ -141,23 +241,56 @@ pub enum NotifyForm {
     Merged,
 }
 
-fn with_and_without_empty(pairs: &[(String, String)]) -> Vec<String> {
-    let all = string_to_sign(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let non_empty = string_to_sign(
+/// The two strings over `pairs` (sorted by key): every pair, and the non-empty ones (only
+/// when they differ).
+fn with_and_without_empty<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> Vec<String> {
+    let all = joined(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
+    if !pairs.iter().any(|(_, v)| v.as_ref().is_empty()) {
+        return vec![all];
+    }
+    let non_empty = joined(
         pairs
             .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| (k.as_str(), v.as_str())),
+            .map(|(k, v)| (k.as_ref(), v.as_ref()))
+            .filter(|(_, v)| !v.is_empty()),
     );
-    if all == non_empty {
-        vec![all]
-    } else {
-        vec![all, non_empty]
-    }
+    vec![all, non_empty]
 }
 
-/// Whether `received` is the signature of `data` under the secret key, trying every
-/// candidate of [`notify_candidates`] in constant time each.
+/// Whether `received` signs `pairs` (sorted by key) in one of the two forms of
+/// [`notify_candidates`]: every pair, empty values as `key=` (the SDK's form, tried first),
+/// then, only when some value is empty, the non-empty pairs. Each comparison is in constant
+/// time; which form matched is not secret, so the first match ends the search.
+pub(crate) fn pairs_match<K: AsRef<str>, V: AsRef<str>>(
+    secret_key: &[u8],
+    pairs: &[(K, V)],
+    received: &str,
+) -> bool {
+    let all = pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
+    if signature_matches(&sign_pairs(secret_key, all.clone()), received) {
+        return true;
+    }
+    // Dropping a pair always shortens the string, so the second form differs from the first
+    // exactly when some value is empty.
+    pairs.iter().any(|(_, v)| v.as_ref().is_empty())
+        && signature_matches(
+            &sign_pairs(secret_key, all.filter(|(_, v)| !v.is_empty())),
+            received,
+        )
+}
+
+/// Whether `received` signs `data` with its nested objects merged in (false when nothing is
+/// nested).
+pub(crate) fn merged_match(
+    secret_key: &[u8],
+    data: &serde_json::Map<String, Value>,
+    received: &str,
+) -> bool {
+    merged_pairs(data).is_some_and(|merged| pairs_match(secret_key, &merged, received))
+}
+
+/// Whether `received` is the signature of `data` under the secret key, trying the
+/// candidates of [`notify_candidates`] in constant time each.
 pub fn verify_notify(
     secret_key: &[u8],
     data: &serde_json::Map<String, Value>,
@@ -167,24 +300,20 @@ pub fn verify_notify(
 }
 
 /// Which form of `data` `received` signs under the secret key, if any ([`NotifyForm::AsIs`]
-/// when both do). Every candidate is compared, in constant time each, with no early exit.
+/// when both do). The candidates are compared in constant time each, the forms of `data` as
+/// it is first; the search stops at the first match (which form matched is not secret).
 pub fn notify_form(
     secret_key: &[u8],
     data: &serde_json::Map<String, Value>,
     received: &str,
 ) -> Option<NotifyForm> {
-    let (as_is, merged) = candidates_by_form(data);
-    let matches = |candidates: &[String]| {
-        let mut ok = false;
-        for candidate in candidates {
-            ok |= signature_matches(&sign(secret_key, candidate), received);
-        }
-        ok
-    };
-    let (a, m) = (matches(&as_is), matches(&merged));
-    if a {
+    let as_is: Vec<(&str, Cow<'_, str>)> = data
+        .iter()
+        .map(|(k, v)| (k.as_str(), sign_text(v)))
+        .collect();
+    if pairs_match(secret_key, &as_is, received) {
         Some(NotifyForm::AsIs)
-    } else if m {
+    } else if merged_match(secret_key, data, received) {
         Some(NotifyForm::Merged)
     } else {
         None
@@ -253,6 +382,51 @@ mod tests {
             request_string_to_sign("u", "m", 1, &[("time", "2")]),
             "method=m&time=2&user=u"
         );
+    }
+
+    #[test]
+    fn streamed_request_signature_is_the_signature_of_the_string() {
+        let key = b"secret";
+        for (time, data) in [
+            (1_774_246_236, vec![("trade_id", "t"), ("amount", "0.1")]),
+            (0, vec![]),
+            (
+                -5,
+                vec![("time", "2"), ("user", "x"), ("b", ""), ("a", "é")],
+            ),
+            (i64::MIN, vec![("method", "m2")]),
+            (i64::MAX, vec![("3ds_initiate", "01"), ("B", "b")]),
+        ] {
+            assert_eq!(
+                sign_request(key, "016683", "v3.Capture", time, data.iter().copied()),
+                sign(
+                    key,
+                    &request_string_to_sign("016683", "v3.Capture", time, &data)
+                ),
+                "{time} {data:?}"
+            );
+        }
+        let mut buf = [0u8; 20];
+        for n in [0, 7, -7, 10, 1_774_246_236, i64::MIN, i64::MAX] {
+            assert_eq!(decimal(n, &mut buf), n.to_string());
+        }
+    }
+
+    #[test]
+    fn notify_forms_stop_at_the_first_match_with_the_same_answer() {
+        let key = b"k";
+        let data: Value = serde_json::json!({"state":"paid","demo":"","trade_id":"t1","n":1.0});
+        let data = data.as_object().unwrap();
+        for candidate in notify_candidates(data) {
+            let sig = sign(key, &candidate);
+            assert_eq!(notify_form(key, data, &sig), Some(NotifyForm::AsIs));
+            assert_eq!(
+                notify_form(key, data, &sig.to_ascii_uppercase()),
+                Some(NotifyForm::AsIs)
+            );
+            assert_eq!(notify_form(b"other", data, &sig), None);
+        }
+        assert_eq!(notify_form(key, data, ""), None);
     }
 
     #[test]

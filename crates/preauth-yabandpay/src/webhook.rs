@@ -11,6 +11,8 @@
 //! The acknowledgement is a plain-text `ok` ([`ACK_BODY`]), as the official SDK and plugins
 //! answer.
 
+use std::borrow::Cow;
+
 use preauth_core::{
     Currency, Error, HoldRef, Money, Notification, NotificationKind, Operation, ProviderDetails,
     Result, WebhookAck, WebhookRejection, WebhookRequest,
@@ -19,8 +21,8 @@ use serde_json::{Map, Value};
 
 use crate::PROVIDER;
 use crate::convert::{PaymentState, RefundState};
-use crate::sign::{self, NotifyForm};
-use crate::wire::{self, NotifyBody};
+use crate::sign::{self, sign_text};
+use crate::wire::{Lenient, NotifyBody, NotifyData};
 
 /// The acknowledgement body YabandPay expects (`text/plain`).
 pub const ACK_BODY: &str = "ok";
@@ -38,19 +40,37 @@ fn malformed() -> Error {
     Error::webhook(PROVIDER, WebhookRejection::Malformed)
 }
 
-/// The JSON text of a delivery: the body itself, or the `resultData` field of a form body.
-fn json_text(body: &[u8]) -> Result<Vec<u8>> {
+/// The JSON text of a delivery: the body itself (borrowed), or the `resultData` field of a
+/// form body.
+fn json_text(body: &[u8]) -> Result<Cow<'_, [u8]>> {
     let trimmed = body.trim_ascii_start();
     if trimmed.starts_with(b"{") {
-        return Ok(trimmed.to_vec());
+        return Ok(Cow::Borrowed(trimmed));
     }
     let fields: Vec<(String, String)> =
         serde_urlencoded::from_bytes(trimmed).map_err(|_| malformed())?;
     fields
         .into_iter()
         .find(|(k, _)| k == FORM_FIELD)
-        .map(|(_, v)| v.into_bytes())
+        .map(|(_, v)| Cow::Owned(v.into_bytes()))
         .ok_or_else(malformed)
+}
+
+/// A delivery's signature and its `data` object, borrowed from `json`.
+fn split_borrowed(json: &[u8]) -> Result<(Cow<'_, str>, NotifyData<'_>)> {
+    let parsed: NotifyBody<'_> = serde_json::from_slice(json).map_err(|_| malformed())?;
+    let data = match parsed.data {
+        Some(d) if !d.0.is_empty() => d,
+        _ => return Err(malformed()),
+    };
+    let sign = match parsed.sign {
+        Some(Lenient::Str(s)) if !crate::wire::is_blank(&s) => s,
+        None | Some(Lenient::Null | Lenient::Str(_)) => {
+            return Err(Error::webhook(PROVIDER, WebhookRejection::MissingSignature));
+        }
+        Some(_) => return Err(malformed()),
+    };
+    Ok((sign, data))
 }
 
 /// Splits a delivery into its signature and its `data` object.
@@ -60,19 +80,8 @@ fn json_text(body: &[u8]) -> Result<Vec<u8>> {
 /// [`WebhookRejection::MissingSignature`]).
 pub fn split(body: &[u8]) -> Result<(String, Map<String, Value>)> {
     let json = json_text(body)?;
-    let parsed: NotifyBody = serde_json::from_slice(&json).map_err(|_| malformed())?;
-    let data = match parsed.data {
-        Some(Value::Object(m)) if !m.is_empty() => m,
-        _ => return Err(malformed()),
-    };
-    let sign = match parsed.sign {
-        Some(Value::String(s)) if !s.trim().is_empty() => s,
-        None | Some(Value::Null) | Some(Value::String(_)) => {
-            return Err(Error::webhook(PROVIDER, WebhookRejection::MissingSignature));
-        }
-        Some(_) => return Err(malformed()),
-    };
-    Ok((sign, data))
+    let (sign, data) = split_borrowed(&json)?;
+    Ok((sign.into_owned(), data.into_map()))
 }
 
 /// Verifies a delivery with `secret_key` and parses it. Nothing of the body is read before
@@ -82,12 +91,46 @@ pub fn split(body: &[u8]) -> Result<(String, Map<String, Value>)> {
 /// [`Error::InvalidWebhook`] when the body is malformed, the signature is missing or does not
 /// match; [`Error::Protocol`] for a verified notification with an unknown state.
 pub fn verify(secret_key: &[u8], req: &WebhookRequest<'_>) -> Result<Notification> {
-    let (received, data) = split(req.body())?;
-    match sign::notify_form(secret_key, &data, &received) {
-        Some(NotifyForm::AsIs) => parse(&data),
-        // Signed over the nested objects merged in: read the fields the same way.
-        Some(NotifyForm::Merged) => parse(&sign::merge_nested(&data).into_iter().collect()),
-        None => Err(Error::webhook(PROVIDER, WebhookRejection::BadSignature)),
+    let json = json_text(req.body())?;
+    let (received, data) = split_borrowed(&json)?;
+    // The forms of `data` as it is first (`sign::notify_form`), borrowing its strings.
+    let as_is: Vec<(&str, Cow<'_, str>)> = data
+        .0
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                crate::wire::NotifyValue::Str(s) => Cow::Borrowed(s.as_ref()),
+                crate::wire::NotifyValue::Other(v) => sign_text(v),
+            };
+            (k.as_ref(), text)
+        })
+        .collect();
+    if sign::pairs_match(secret_key, &as_is, &received) {
+        return parse(&data);
+    }
+    drop(as_is);
+    // Signed over the nested objects merged in: read the fields the same way.
+    let map = data.into_map();
+    if sign::merged_match(secret_key, &map, &received) {
+        return parse(&sign::merge_nested(&map).into_iter().collect::<Map<_, _>>());
+    }
+    Err(Error::webhook(PROVIDER, WebhookRejection::BadSignature))
+}
+
+/// The fields of a notification's `data`, each seen leniently.
+trait Fields {
+    fn field(&self, key: &str) -> Option<Lenient<'_>>;
+}
+
+impl Fields for NotifyData<'_> {
+    fn field(&self, key: &str) -> Option<Lenient<'_>> {
+        self.get(key).map(crate::wire::NotifyValue::view)
+    }
+}
+
+impl Fields for Map<String, Value> {
+    fn field(&self, key: &str) -> Option<Lenient<'_>> {
+        self.get(key).map(Lenient::of_value)
     }
 }
 
@@ -100,12 +143,16 @@ fn protocol(message: &str) -> Error {
     }
 }
 
-fn money(data: &Map<String, Value>, amount: &str, currency: &str) -> Result<Option<Money>> {
-    let Some(text) = wire::amount_text(data.get(amount)) else {
+fn money(data: &impl Fields, amount: &str, currency: &str) -> Result<Option<Money>> {
+    let amount = data.field(amount);
+    let Some(text) = amount.as_ref().and_then(Lenient::amount_text) else {
         return Ok(None);
     };
     let text = text.map_err(|()| malformed())?;
-    let code = wire::text(data.get(currency)).ok_or_else(malformed)?;
+    let code = data
+        .field(currency)
+        .and_then(Lenient::into_text)
+        .ok_or_else(malformed)?;
     let currency = Currency::from_code(code.trim()).map_err(|_| malformed())?;
     Money::parse_major(&text, currency)
         .map(Some)
@@ -114,33 +161,34 @@ fn money(data: &Map<String, Value>, amount: &str, currency: &str) -> Result<Opti
 
 /// A text field of a verified notification: absent, `null` or empty is `None`; a string or an
 /// integer is its text; any other type is a protocol error (never silently ignored).
-fn field(data: &Map<String, Value>, key: &str) -> Result<Option<String>> {
-    match data.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v @ (Value::String(_) | Value::Number(_))) => match wire::text(Some(v)) {
-            Some(t) => Ok(Some(t)),
-            None if v.is_string() => Ok(None),
-            None => Err(protocol(&format!(
-                "{key} in notification is not an integer"
-            ))),
-        },
-        Some(_) => Err(protocol(&format!("{key} in notification is not a string"))),
+fn field<'d>(data: &'d impl Fields, key: &str) -> Result<Option<Cow<'d, str>>> {
+    match data.field(key) {
+        None | Some(Lenient::Null) => Ok(None),
+        Some(v @ (Lenient::Str(_) | Lenient::Int(_))) => Ok(v.into_text()),
+        Some(Lenient::Float) => Err(protocol(&format!(
+            "{key} in notification is not an integer"
+        ))),
+        Some(Lenient::Bool(_) | Lenient::Other) => {
+            Err(protocol(&format!("{key} in notification is not a string")))
+        }
     }
 }
 
 /// Parses a verified `data` object.
-fn parse(data: &Map<String, Value>) -> Result<Notification> {
+fn parse(data: &impl Fields) -> Result<Notification> {
     let trade_id = field(data, "trade_id")?.ok_or_else(malformed)?;
-    let raw_type = field(data, "type")?.unwrap_or_else(|| "payment".to_owned());
-    let kind = match raw_type.trim().to_ascii_lowercase().as_str() {
-        "payment" => NotificationKind::Payment,
-        "refund" => NotificationKind::Refund,
-        _ => NotificationKind::Other,
+    let raw_type = field(data, "type")?.unwrap_or(Cow::Borrowed("payment"));
+    let kind = if raw_type.trim().eq_ignore_ascii_case("payment") {
+        NotificationKind::Payment
+    } else if raw_type.trim().eq_ignore_ascii_case("refund") {
+        NotificationKind::Refund
+    } else {
+        NotificationKind::Other
     };
     let raw_state = field(data, "state")?;
     let hold = match field(data, "order_id")? {
-        Some(order) => HoldRef::both(trade_id.clone(), order),
-        None => HoldRef::provider(trade_id.clone()),
+        Some(order) => HoldRef::both(trade_id.as_ref(), order.into_owned()),
+        None => HoldRef::provider(trade_id.as_ref()),
     };
     let mut status = None;
     let mut refund_reference = None;
@@ -190,12 +238,12 @@ fn parse(data: &Map<String, Value>) -> Result<Notification> {
         dedup_key.push(':');
         dedup_key.push_str(r);
     }
-    let mut n = Notification::new(PROVIDER, kind, hold, raw_type, dedup_key);
+    let mut n = Notification::new(PROVIDER, kind, hold, raw_type.into_owned(), dedup_key);
     n.status = status;
     n.amount = amount;
-    n.refund_reference = refund_reference;
+    n.refund_reference = refund_reference.map(Cow::into_owned);
     n.refund_status = refund_status;
-    n.raw_status = raw_state;
+    n.raw_status = raw_state.map(Cow::into_owned);
     Ok(n)
 }
 
