@@ -239,7 +239,7 @@ pub(crate) fn show_hold(h: &Hold, as_json: bool) -> Result<()> {
         })
         .unwrap_or_default();
     let rows: Vec<(&str, String)> = vec![
-        ("provider", h.provider.clone()),
+        ("provider", h.provider.to_string()),
         ("reference", h.provider_reference.clone()),
         ("merchant reference", h.merchant_reference.clone()),
         ("status", format!("{} ({})", h.status, h.raw_status)),

@@ -219,7 +219,7 @@ impl fmt::Display for HoldRef {
 #[non_exhaustive]
 pub struct Hold {
     /// The provider's name ([`PreauthProvider::name`](crate::PreauthProvider::name)).
-    pub provider: String,
+    pub provider: std::borrow::Cow<'static, str>,
     /// The provider's id for the hold.
     pub provider_reference: String,
     /// The merchant's reference: the authorization's idempotency key.
@@ -256,7 +256,7 @@ pub struct Hold {
 impl Hold {
     /// A hold with nothing captured or refunded yet.
     pub fn new(
-        provider: impl Into<String>,
+        provider: impl Into<std::borrow::Cow<'static, str>>,
         provider_reference: impl Into<String>,
         merchant_reference: impl Into<String>,
         status: HoldStatus,
@@ -370,7 +370,7 @@ impl Hold {
 #[non_exhaustive]
 pub struct Refund {
     /// The provider's name.
-    pub provider: String,
+    pub provider: std::borrow::Cow<'static, str>,
     /// The provider's id for the refund.
     pub provider_reference: String,
     /// The refund's idempotency key.
@@ -388,7 +388,7 @@ pub struct Refund {
 impl Refund {
     /// A refund record.
     pub fn new(
-        provider: impl Into<String>,
+        provider: impl Into<std::borrow::Cow<'static, str>>,
         provider_reference: impl Into<String>,
         merchant_reference: impl Into<String>,
         hold: HoldRef,

@@ -76,7 +76,7 @@ pub enum NotificationKind {
 #[non_exhaustive]
 pub struct Notification {
     /// The provider's name.
-    pub provider: String,
+    pub provider: std::borrow::Cow<'static, str>,
     /// What it is about.
     pub kind: NotificationKind,
     /// The hold it concerns.
@@ -105,7 +105,7 @@ pub struct Notification {
 impl Notification {
     /// A notification about `hold`.
     pub fn new(
-        provider: impl Into<String>,
+        provider: impl Into<std::borrow::Cow<'static, str>>,
         kind: NotificationKind,
         hold: HoldRef,
         raw_event: impl Into<String>,
@@ -206,12 +206,19 @@ pub fn sha256_hex(message: &[u8]) -> String {
     hex::encode(Sha256::digest(message))
 }
 
-/// Compares a received hex signature with the expected one in constant time, ignoring ASCII
-/// case of the received hex.
+/// Compares a received hex signature with the expected (lower-case) one in constant time,
+/// ignoring ASCII case of the received hex and surrounding whitespace; allocates nothing.
 pub fn signature_matches(expected_hex: &str, received_hex: &str) -> bool {
-    let received = received_hex.trim().to_ascii_lowercase();
-    expected_hex.len() == received.len()
-        && bool::from(expected_hex.as_bytes().ct_eq(received.as_bytes()))
+    let received = received_hex.trim().as_bytes();
+    let expected = expected_hex.as_bytes();
+    if expected.len() != received.len() {
+        return false;
+    }
+    let mut same = subtle::Choice::from(1u8);
+    for (e, r) in expected.iter().zip(received) {
+        same &= e.ct_eq(&r.to_ascii_lowercase());
+    }
+    bool::from(same)
 }
 
 #[cfg(test)]
