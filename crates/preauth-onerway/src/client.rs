@@ -112,17 +112,15 @@ impl Onerway {
         op: Operation,
         path: &str,
         reference: &str,
-        params: Params,
+        params: Params<'_>,
     ) -> Result<HttpRequest> {
         let body = convert::signed_body(params, &self.config.secret_key)?;
+        let base = self.config.base_url();
+        let mut url = String::with_capacity(base.len() + path.len());
+        url.push_str(base);
+        url.push_str(path);
         // Exactly `application/json`: the docs call `; charset=UTF-8` wrong.
-        Ok(HttpRequest::new(
-            Method::Post,
-            format!("{}{path}", self.config.base_url()),
-            op,
-            reference,
-        )
-        .body("application/json", body))
+        Ok(HttpRequest::new(Method::Post, url, op, reference).body("application/json", body))
     }
 
     /// The key an authorization uses: the request's, or a fresh one.
@@ -325,7 +323,7 @@ impl Onerway {
         &self,
         req: &RefundRequest,
         key: &IdempotencyKey,
-        txn: TxnInfo,
+        txn: TxnInfo<'static>,
         refused: Error,
     ) -> Result<Refund> {
         let op = Operation::Refund;
@@ -411,11 +409,12 @@ impl Onerway {
     }
 
     /// The transaction whose `merchantTxnId` is `key`, if Onerway has one.
-    async fn lookup(&self, key: &str) -> Result<Option<TxnInfo>> {
+    async fn lookup(&self, key: &str) -> Result<Option<TxnInfo<'static>>> {
         let resp = self.send(&self.build_lookup(key)?).await?;
         Ok(convert::list_outcome(&resp)?
             .into_iter()
-            .find(|t| t.merchant_txn_id.as_deref() == Some(key)))
+            .find(|t| t.merchant_txn_id.as_deref() == Some(key))
+            .map(TxnInfo::into_owned))
     }
 
     /// Onerway refused a mutating request whose `merchantTxnId` is `key`. It refuses a
@@ -434,7 +433,7 @@ impl Onerway {
         reference: &str,
         key: &str,
         refused: Error,
-        found: impl FnOnce(TxnInfo, Error) -> Result<T>,
+        found: impl FnOnce(TxnInfo<'static>, Error) -> Result<T>,
     ) -> Result<T> {
         match self.lookup(key).await {
             Ok(Some(txn)) => found(txn, refused),
@@ -611,8 +610,8 @@ impl PreauthProvider for Onerway {
         let txns = convert::list_outcome(&resp)?;
         let key = txns
             .iter()
-            .find(|t| t.transaction_id == hold.provider_reference)
-            .and_then(|t| t.merchant_txn_id.clone());
+            .find(|t| t.transaction_id.as_deref() == hold.provider_reference.as_deref())
+            .and_then(|t| t.merchant_txn_id.as_deref().map(str::to_owned));
         let Some(key) = key else {
             return convert::hold_from_transactions(&self.config, hold, &txns, self.clock.now());
         };

@@ -39,10 +39,24 @@ pub(crate) fn parse_offset(s: &str) -> Option<UtcOffset> {
 
 /// Formats a UTC offset in the `+08:00` form.
 pub(crate) fn format_offset(offset: UtcOffset) -> String {
-    // The format has only offset components, which every `UtcOffset` has.
-    offset
-        .format(OFFSET_FORMAT)
-        .unwrap_or_else(|_| "+00:00".to_owned())
+    // What `offset.format(OFFSET_FORMAT)` writes, without its formatting machinery: the sign,
+    // then the whole hours and the minutes past the hour, two digits each (seconds dropped).
+    let (hours, minutes) = (
+        offset.whole_hours().unsigned_abs(),
+        offset.minutes_past_hour().unsigned_abs(),
+    );
+    let mut s = String::with_capacity(6);
+    s.push(if offset.is_negative() { '-' } else { '+' });
+    push_two_digits(&mut s, hours);
+    s.push(':');
+    push_two_digits(&mut s, minutes);
+    s
+}
+
+/// Appends `n` (below 100) as two decimal digits.
+pub(crate) fn push_two_digits(s: &mut String, n: u8) {
+    s.push(char::from(b'0' + (n / 10) % 10));
+    s.push(char::from(b'0' + n % 10));
 }
 
 /// Which Onerway API to talk to.
@@ -281,6 +295,18 @@ mod tests {
         (ENV_APP_ID, "1739545982264549376"),
         (ENV_SECRET_KEY, "s3cr3t-key-value"),
     ];
+
+    #[test]
+    fn offsets_format_as_the_format_description_does() {
+        for seconds in (-(25 * 3600 + 59 * 60 + 59)..=25 * 3600 + 59 * 60 + 59).step_by(7) {
+            let offset = UtcOffset::from_whole_seconds(seconds).unwrap();
+            assert_eq!(
+                format_offset(offset),
+                offset.format(OFFSET_FORMAT).unwrap(),
+                "{seconds}"
+            );
+        }
+    }
 
     #[test]
     fn from_lookup_defaults_to_sandbox_in_utc() {

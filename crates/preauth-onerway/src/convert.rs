@@ -1,7 +1,7 @@
 //! Core requests to Onerway parameters, Onerway answers to core holds. Pure: no I/O, no
 //! clock (the time is passed in).
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 use std::time::Duration;
 
 use preauth_core::transport::HttpResponse;
@@ -11,13 +11,16 @@ use preauth_core::{
     ProviderDetails, Result,
 };
 use secrecy::SecretString;
+use serde_json::value::RawValue;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use crate::PROVIDER;
-use crate::config::{OnerwayConfig, format_offset, parse_offset};
+use crate::config::{OnerwayConfig, format_offset, parse_offset, push_two_digits};
 use crate::sign;
-use crate::wire::{CardInfo, Envelope, Information, Page, Product, Reason, TxnInfo, TxnOrderMsg};
+use crate::wire::{
+    CardInfo, Envelope, Information, Page, Product, Reason, TxnData, TxnInfo, TxnOrderMsg,
+};
 
 /// Create a transaction (direct card AUTH).
 pub(crate) const PATH_TRANSACTION: &str = "/v1/txn/doTransaction";
@@ -46,8 +49,48 @@ pub(crate) const MAX_AUTH_KEY_LEN: usize = 64 - 1 - CAPTURE_SUFFIX.len();
 pub(crate) const TIME_FORMAT: &[time::format_description::FormatItem<'static>] =
     format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
 
-/// Top-level request parameters in wire form, sorted by name (the signing order).
-pub(crate) type Params = BTreeMap<&'static str, String>;
+/// Top-level request parameters in wire form, sorted by name in ASCII (byte) order: the
+/// signing order and the order they are sent in, as a `BTreeMap` keeps them. Constants,
+/// configuration and the caller's keys are borrowed; only what is built here is owned.
+///
+/// A sorted vector: a request has a dozen parameters, set in (or near) their sorted order.
+#[derive(Debug, Default)]
+pub(crate) struct Params<'a>(Vec<(&'static str, Cow<'a, str>)>);
+
+impl<'a> Params<'a> {
+    pub(crate) fn new() -> Self {
+        Params(Vec::with_capacity(16))
+    }
+
+    /// Sets `name` to `value`; a name set twice keeps its last value.
+    pub(crate) fn insert(&mut self, name: &'static str, value: Cow<'a, str>) {
+        match self.0.last() {
+            None => self.0.push((name, value)),
+            Some((last, _)) if *last < name => self.0.push((name, value)),
+            Some(_) => match self.0.binary_search_by(|(k, _)| k.cmp(&name)) {
+                Ok(i) => self.0[i].1 = value,
+                Err(i) => self.0.insert(i, (name, value)),
+            },
+        }
+    }
+
+    /// Keeps the parameters for which `keep` is true.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&str, &str) -> bool) {
+        self.0.retain(|(k, v)| keep(k, v));
+    }
+
+    /// The parameters, sorted by name.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
+        self.0.iter().map(|(k, v)| (*k, v.as_ref()))
+    }
+}
+
+impl serde::Serialize for Params<'_> {
+    /// A JSON object of the parameters in name order, as a `BTreeMap` would be written.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
 
 /// `TxnStatusEnum`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,7 +222,28 @@ pub(crate) fn derived_key(auth_key: &str, suffix: &str) -> Option<String> {
 /// `yyyy-MM-dd HH:mm:ss` of `at` in `offset`.
 pub(crate) fn format_time(at: OffsetDateTime, offset: UtcOffset) -> String {
     let local = at.checked_to_offset(offset).unwrap_or(at);
-    local.format(TIME_FORMAT).unwrap_or_default()
+    let Ok(year) = u16::try_from(local.year()) else {
+        return local.format(TIME_FORMAT).unwrap_or_default();
+    };
+    if year > 9999 {
+        return local.format(TIME_FORMAT).unwrap_or_default();
+    }
+    // What `TIME_FORMAT` writes for a four-digit year, without the formatting machinery.
+    let mut s = String::with_capacity(19);
+    // `year` < 10000: both halves are below 100.
+    push_two_digits(&mut s, u8::try_from(year / 100).unwrap_or_default());
+    push_two_digits(&mut s, u8::try_from(year % 100).unwrap_or_default());
+    s.push('-');
+    push_two_digits(&mut s, u8::from(local.month()));
+    s.push('-');
+    push_two_digits(&mut s, local.day());
+    s.push(' ');
+    push_two_digits(&mut s, local.hour());
+    s.push(':');
+    push_two_digits(&mut s, local.minute());
+    s.push(':');
+    push_two_digits(&mut s, local.second());
+    s
 }
 
 /// Reads an Onerway time in `zone` (`+08:00`), or in `default` when no zone is given.
@@ -188,12 +252,38 @@ pub(crate) fn parse_time(
     zone: Option<&str>,
     default: UtcOffset,
 ) -> Option<OffsetDateTime> {
-    let t = PrimitiveDateTime::parse(at?.trim(), TIME_FORMAT).ok()?;
+    let at = at?.trim();
+    let t = match quick_time(at) {
+        Some(t) => t,
+        None => PrimitiveDateTime::parse(at, TIME_FORMAT).ok()?,
+    };
     let offset = match zone {
         Some(z) => parse_offset(z)?,
         None => default,
     };
     Some(t.assume_offset(offset))
+}
+
+/// `yyyy-MM-dd HH:mm:ss` read without the format machinery, when it is exactly that and a
+/// valid date and time (what `TIME_FORMAT` reads it as); `None` otherwise, for the full parser
+/// to decide.
+fn quick_time(s: &str) -> Option<PrimitiveDateTime> {
+    let b: &[u8; 19] = s.as_bytes().try_into().ok()?;
+    let separators = [(4, b'-'), (7, b'-'), (10, b' '), (13, b':'), (16, b':')];
+    if separators.iter().any(|&(i, c)| b[i] != c) {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u16> {
+        b[from..to].iter().try_fold(0u16, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u16::from(d - b'0'))
+        })
+    };
+    let small = |from: usize| num(from, from + 2).and_then(|n| u8::try_from(n).ok());
+    let year = i32::from(num(0, 4)?);
+    let month = time::Month::try_from(small(5)?).ok()?;
+    let date = time::Date::from_calendar_date(year, month, small(8)?).ok()?;
+    let time = time::Time::from_hms(small(11)?, small(14)?, small(17)?).ok()?;
+    Some(PrimitiveDateTime::new(date, time))
 }
 
 /// Reads an amount and its currency.
@@ -202,32 +292,68 @@ pub(crate) fn parse_money(
     amount: Option<&str>,
     currency: Option<&str>,
 ) -> Result<Money> {
+    parse_money_likely_in(op, amount, currency, None)
+}
+
+/// [`parse_money`], when the currency is most likely `likely` (the hold's): its code is then
+/// not looked up again.
+pub(crate) fn parse_money_likely_in(
+    op: Operation,
+    amount: Option<&str>,
+    currency: Option<&str>,
+    likely: Option<Currency>,
+) -> Result<Money> {
     let currency = currency.ok_or_else(|| protocol(op, "orderCurrency is missing"))?;
-    let currency =
-        Currency::from_code(currency).map_err(|_| protocol(op, "orderCurrency is not ISO 4217"))?;
+    let currency = match likely {
+        Some(c) if c.code() == currency => c,
+        _ => Currency::from_code(currency)
+            .map_err(|_| protocol(op, "orderCurrency is not ISO 4217"))?,
+    };
     let amount = amount.ok_or_else(|| protocol(op, "orderAmount is missing"))?;
     Money::parse_major(amount.trim(), currency)
         .map_err(|_| protocol(op, "orderAmount is not a decimal amount in its currency"))
 }
 
 fn serialize<T: serde::Serialize>(what: &str, value: &T) -> Result<String> {
-    serde_json::to_string(value)
-        .map_err(|_| Error::invalid_request(format!("cannot serialize {what}")))
+    // Room for a nested object of the usual size, so that it is not grown on the way.
+    let mut out = Vec::with_capacity(512);
+    serde_json::to_writer(&mut out, value)
+        .map_err(|_| Error::invalid_request(format!("cannot serialize {what}")))?;
+    // serde_json writes valid UTF-8.
+    String::from_utf8(out).map_err(|_| Error::invalid_request(format!("cannot serialize {what}")))
 }
 
 /// The street line of an address: `street number`, complement and district, comma-separated.
 fn address_line(a: &Address) -> Option<String> {
-    let street = match (a.street.as_deref(), a.number.as_deref()) {
-        (Some(s), Some(n)) if !n.is_empty() => Some(format!("{s} {n}")),
-        (Some(s), _) => Some(s.to_owned()),
-        (None, _) => None,
+    let blank = |s: &str| s.trim().is_empty();
+    let mut line = String::new();
+    let mut part = |pieces: &[&str]| {
+        // A part that is only whitespace is left out.
+        if pieces.iter().all(|p| blank(p)) {
+            return;
+        }
+        if !line.is_empty() {
+            line.push_str(", ");
+        }
+        for (i, p) in pieces.iter().enumerate() {
+            if i > 0 {
+                line.push(' ');
+            }
+            line.push_str(p);
+        }
     };
-    let parts: Vec<String> = [street, a.complement.clone(), a.district.clone()]
-        .into_iter()
-        .flatten()
-        .filter(|p| !p.trim().is_empty())
-        .collect();
-    (!parts.is_empty()).then(|| parts.join(", "))
+    match (a.street.as_deref(), a.number.as_deref()) {
+        (Some(s), Some(n)) if !n.is_empty() => part(&[s, n]),
+        (Some(s), _) => part(&[s]),
+        (None, _) => {}
+    }
+    if let Some(c) = a.complement.as_deref() {
+        part(&[c]);
+    }
+    if let Some(d) = a.district.as_deref() {
+        part(&[d]);
+    }
+    (!line.is_empty()).then_some(line)
 }
 
 /// The parameters of a direct card AUTH (`/v1/txn/doTransaction`), in wire form.
@@ -236,12 +362,12 @@ fn address_line(a: &Address) -> Option<String> {
 /// [`Error::InvalidRequest`] for what Onerway would refuse (line items that do not add up,
 /// no payer e-mail, no country, a key too long to derive follow-up keys from);
 /// [`Error::Unsupported`] for a saved card.
-pub(crate) fn authorize_params(
-    config: &OnerwayConfig,
+pub(crate) fn authorize_params<'a>(
+    config: &'a OnerwayConfig,
     req: &AuthorizeRequest,
-    key: &str,
+    key: &'a str,
     now: OffsetDateTime,
-) -> Result<Params> {
+) -> Result<Params<'a>> {
     req.check_line_items()?;
     if key.len() > MAX_AUTH_KEY_LEN {
         return Err(Error::invalid_request(format!(
@@ -275,12 +401,13 @@ pub(crate) fn authorize_params(
         .as_deref()
         .ok_or_else(|| Error::invalid_request("onerway requires the payer's e-mail"))?;
     let currency = req.amount.currency().code();
+    let amount = req.amount.to_major_string();
 
     let products: Vec<Product<'_>> = if req.line_items.is_empty() {
         // Onerway requires products; without line items the whole amount is one line.
         vec![Product {
             name: req.description.as_deref().unwrap_or("Order"),
-            price: req.amount.to_major_string(),
+            price: Cow::Borrowed(&amount),
             num: "1".to_owned(),
             currency,
             kind: None,
@@ -291,9 +418,9 @@ pub(crate) fn authorize_params(
             .map(|item| {
                 let price = item.unit_price.to_major_string();
                 let (price, kind) = match item.kind {
-                    LineItemKind::Discount => (format!("-{price}"), Some("discount")),
-                    LineItemKind::ShippingFee => (price, Some("shipping_fee")),
-                    _ => (price, None),
+                    LineItemKind::Discount => (Cow::Owned(format!("-{price}")), Some("discount")),
+                    LineItemKind::ShippingFee => (Cow::Owned(price), Some("shipping_fee")),
+                    _ => (Cow::Owned(price), None),
                 };
                 Product {
                     name: &item.name,
@@ -359,53 +486,70 @@ pub(crate) fn authorize_params(
         holder_name: card.holder_name(),
     };
 
+    let billing = info(billing_address)?;
+    // The same address gives the same string: serialize it once.
+    let shipping = if shipping_address == billing_address {
+        billing.clone()
+    } else {
+        info(shipping_address)?
+    };
+    let order_msg = serialize("txnOrderMsg", &order_msg)?;
+    let card_info = serialize("cardInfo", &card_info)?;
+
+    // In name order, so that each one is appended.
     let mut p = Params::new();
-    p.insert("merchantNo", config.merchant_no.clone());
-    p.insert("merchantTxnId", key.to_owned());
-    p.insert("merchantTxnTime", format_time(now, config.time_zone));
-    p.insert("merchantTxnTimeZone", format_offset(config.time_zone));
-    p.insert("productType", "CARD".to_owned());
-    p.insert("subProductType", "DIRECT".to_owned());
-    p.insert("txnType", "AUTH".to_owned());
-    p.insert("orderAmount", req.amount.to_major_string());
-    p.insert("orderCurrency", currency.to_owned());
-    p.insert("txnOrderMsg", serialize("txnOrderMsg", &order_msg)?);
-    p.insert("cardInfo", serialize("cardInfo", &card_info)?);
-    p.insert("billingInformation", info(billing_address)?);
-    p.insert("shippingInformation", info(shipping_address)?);
+    p.insert("billingInformation", Cow::Owned(billing));
+    p.insert("cardInfo", Cow::Owned(card_info));
+    p.insert("merchantNo", Cow::Borrowed(&config.merchant_no));
+    p.insert("merchantTxnId", Cow::Borrowed(key));
+    p.insert(
+        "merchantTxnTime",
+        Cow::Owned(format_time(now, config.time_zone)),
+    );
+    p.insert(
+        "merchantTxnTimeZone",
+        Cow::Owned(format_offset(config.time_zone)),
+    );
+    p.insert("orderAmount", Cow::Owned(amount));
+    p.insert("orderCurrency", Cow::Borrowed(currency));
+    p.insert("productType", Cow::Borrowed("CARD"));
+    p.insert("shippingInformation", Cow::Owned(shipping));
+    p.insert("subProductType", Cow::Borrowed("DIRECT"));
+    p.insert("txnOrderMsg", Cow::Owned(order_msg));
+    p.insert("txnType", Cow::Borrowed("AUTH"));
     Ok(p)
 }
 
 /// CAPTURE or VOID of the AUTH `origin` (`/v1/txn/authPayment`). No amount: Onerway
 /// captures the full amount only.
-pub(crate) fn auth_payment_params(
-    config: &OnerwayConfig,
+pub(crate) fn auth_payment_params<'a>(
+    config: &'a OnerwayConfig,
     txn_type: &'static str,
-    merchant_txn_id: &str,
-    origin: &str,
-) -> Params {
+    merchant_txn_id: &'a str,
+    origin: &'a str,
+) -> Params<'a> {
     let mut p = Params::new();
-    p.insert("merchantNo", config.merchant_no.clone());
-    p.insert("txnType", txn_type.to_owned());
-    p.insert("merchantTxnId", merchant_txn_id.to_owned());
+    p.insert("merchantNo", Cow::Borrowed(&config.merchant_no));
+    p.insert("merchantTxnId", Cow::Borrowed(merchant_txn_id));
     // Signed, as the capture and void tables say (Signed = Yes).
-    p.insert("originTransactionId", origin.to_owned());
+    p.insert("originTransactionId", Cow::Borrowed(origin));
+    p.insert("txnType", Cow::Borrowed(txn_type));
     p
 }
 
 /// A refund application (`refundType: "0"`) of `amount` against the captured transaction.
-pub(crate) fn refund_params(
-    config: &OnerwayConfig,
-    merchant_txn_id: &str,
-    origin: &str,
+pub(crate) fn refund_params<'a>(
+    config: &'a OnerwayConfig,
+    merchant_txn_id: &'a str,
+    origin: &'a str,
     amount: &Money,
-) -> Params {
+) -> Params<'a> {
     let mut p = Params::new();
-    p.insert("merchantNo", config.merchant_no.clone());
-    p.insert("refundType", "0".to_owned());
-    p.insert("merchantTxnId", merchant_txn_id.to_owned());
-    p.insert("originTransactionId", origin.to_owned());
-    p.insert("refundAmount", amount.to_major_string());
+    p.insert("merchantNo", Cow::Borrowed(&config.merchant_no));
+    p.insert("refundType", Cow::Borrowed("0"));
+    p.insert("merchantTxnId", Cow::Borrowed(merchant_txn_id));
+    p.insert("originTransactionId", Cow::Borrowed(origin));
+    p.insert("refundAmount", Cow::Owned(amount.to_major_string()));
     p
 }
 
@@ -419,24 +563,36 @@ pub(crate) enum ListBy {
 }
 
 /// A query of the first page (`current: "1"`).
-pub(crate) fn list_params(config: &OnerwayConfig, by: &ListBy) -> Params {
+pub(crate) fn list_params<'a>(config: &'a OnerwayConfig, by: &ListBy) -> Params<'a> {
     let mut p = Params::new();
-    p.insert("merchantNo", config.merchant_no.clone());
-    p.insert("current", "1".to_owned());
+    p.insert("current", Cow::Borrowed("1"));
+    p.insert("merchantNo", Cow::Borrowed(&config.merchant_no));
     match by {
-        ListBy::MerchantTxnIds(ids) => p.insert("merchantTxnIds", ids.join(",")),
-        ListBy::TransactionIds(ids) => p.insert("transactionIds", ids.join(",")),
+        ListBy::MerchantTxnIds(ids) => p.insert("merchantTxnIds", Cow::Owned(ids.join(","))),
+        ListBy::TransactionIds(ids) => p.insert("transactionIds", Cow::Owned(ids.join(","))),
     };
     p
 }
 
 /// Signs `params`, adds `sign`, and serializes the body once.
-pub(crate) fn signed_body(mut params: Params, secret: &SecretString) -> Result<Vec<u8>> {
+pub(crate) fn signed_body(mut params: Params<'_>, secret: &SecretString) -> Result<Vec<u8>> {
     // Empty values are neither signed nor sent.
     params.retain(|_, v| !v.is_empty());
-    let sign = sign::sign_request(&params, secret);
-    params.insert("sign", sign);
-    serde_json::to_vec(&params).map_err(|_| Error::invalid_request("cannot serialize the request"))
+    // The sorted parameters are hashed as they are: no second map, no concatenated string.
+    let sign = sign::sign_values(
+        params
+            .iter()
+            .filter(|(k, _)| !sign::REQUEST_EXCLUDED.contains(k))
+            .map(|(_, v)| v),
+        secret,
+    );
+    params.insert("sign", Cow::Owned(sign));
+    // The body's size, with room for the quotes escaped in the nested JSON strings.
+    let size: usize = params.iter().map(|(k, v)| k.len() + v.len() + 6).sum();
+    let mut body = Vec::with_capacity(size + size / 4 + 16);
+    serde_json::to_writer(&mut body, &params)
+        .map_err(|_| Error::invalid_request("cannot serialize the request"))?;
+    Ok(body)
 }
 
 /// Reads `{respCode, respMsg, data}` from an answer.
@@ -444,7 +600,10 @@ pub(crate) fn signed_body(mut params: Params, secret: &SecretString) -> Result<V
 /// # Errors
 /// [`Error::Unauthenticated`] for HTTP 401/403; [`Error::Protocol`] (naming the problem,
 /// never quoting the body) for anything that is not such a JSON object.
-pub(crate) fn read_envelope(op: Operation, resp: &HttpResponse) -> Result<Envelope> {
+pub(crate) fn read_envelope<'a, D: serde::Deserialize<'a>>(
+    op: Operation,
+    resp: &'a HttpResponse,
+) -> Result<Envelope<'a, D>> {
     if matches!(resp.status, 401 | 403) {
         return Err(Error::Unauthenticated {
             provider: PROVIDER,
@@ -456,11 +615,17 @@ pub(crate) fn read_envelope(op: Operation, resp: &HttpResponse) -> Result<Envelo
     } else if resp.is_html() {
         "an HTML page"
     } else {
+        // One pass over the bytes; the body is diagnosed only when it cannot be read.
+        if let Ok(env) = std::str::from_utf8(&resp.body)
+            .map_err(|_| ())
+            .and_then(|text| serde_json::from_str::<Envelope<'_, D>>(text).map_err(|_| ()))
+        {
+            return Ok(env);
+        }
         match serde_json::from_slice::<serde_json::Value>(&resp.body) {
-            Ok(v @ serde_json::Value::Object(_)) => match serde_json::from_value::<Envelope>(v) {
-                Ok(env) => return Ok(env),
-                Err(_) => "JSON that is not a {respCode, respMsg, data} object",
-            },
+            Ok(serde_json::Value::Object(_)) => {
+                "JSON that is not a {respCode, respMsg, data} object"
+            }
             Ok(_) => "JSON that is not an object",
             Err(e) if e.is_eof() => "truncated JSON",
             Err(_) => "a body that is not JSON",
@@ -475,13 +640,20 @@ pub(crate) fn read_envelope(op: Operation, resp: &HttpResponse) -> Result<Envelo
 }
 
 /// The envelope's details.
-pub(crate) fn details(resp: &HttpResponse, env: &Envelope) -> ProviderDetails {
-    resp.details(env.resp_code.clone(), env.resp_msg.clone())
+pub(crate) fn details<D>(resp: &HttpResponse, env: &Envelope<'_, D>) -> ProviderDetails {
+    resp.details(
+        env.resp_code.as_deref().map(str::to_owned),
+        env.resp_msg.as_deref().map(str::to_owned),
+    )
 }
 
 /// An envelope whose `respCode` is not `20000`: [`Error::Rejected`]; a missing `respCode`:
 /// [`Error::Protocol`].
-pub(crate) fn check_success(op: Operation, resp: &HttpResponse, env: &Envelope) -> Result<()> {
+pub(crate) fn check_success<D>(
+    op: Operation,
+    resp: &HttpResponse,
+    env: &Envelope<'_, D>,
+) -> Result<()> {
     match env.resp_code.as_deref() {
         Some(SUCCESS) => Ok(()),
         Some(_) => Err(Error::rejected(PROVIDER, op, details(resp, env))),
@@ -494,21 +666,20 @@ pub(crate) fn check_success(op: Operation, resp: &HttpResponse, env: &Envelope) 
     }
 }
 
-/// The `TxnInfo` in `data`.
-pub(crate) fn txn_info(op: Operation, env: &Envelope) -> Result<TxnInfo> {
-    if !env.data.is_object() {
-        return Err(protocol(op, "data is not a transaction object"));
+/// The `TxnInfo` in `data`, borrowed from the answer (taken out of the envelope).
+pub(crate) fn txn_info<'a>(op: Operation, env: &mut Envelope<'a>) -> Result<TxnInfo<'a>> {
+    match env.data.take() {
+        Some(TxnData::Txn(txn)) => Ok(txn),
+        _ => Err(protocol(op, "data is not a transaction object")),
     }
-    serde_json::from_value(env.data.clone())
-        .map_err(|_| protocol(op, "data is not a transaction object"))
 }
 
-fn status_of(op: Operation, txn: &TxnInfo) -> Result<(TxnStatus, String)> {
+fn status_of(op: Operation, txn: &TxnInfo<'_>) -> Result<(TxnStatus, String)> {
     let raw = txn
         .status
-        .clone()
+        .as_deref()
         .ok_or_else(|| protocol(op, "data.status is missing"))?;
-    let status = TxnStatus::parse(&raw).ok_or_else(|| {
+    let status = TxnStatus::parse(raw).ok_or_else(|| {
         protocol(
             op,
             format!(
@@ -517,10 +688,10 @@ fn status_of(op: Operation, txn: &TxnInfo) -> Result<(TxnStatus, String)> {
             ),
         )
     })?;
-    Ok((status, raw))
+    Ok((status, raw.to_owned()))
 }
 
-fn decline_details(resp: &HttpResponse, env: &Envelope, reason: &Reason) -> ProviderDetails {
+fn decline_details(resp: &HttpResponse, env: &Envelope<'_>, reason: &Reason) -> ProviderDetails {
     if reason.resp_code.is_some() || reason.resp_msg.is_some() {
         resp.details(reason.resp_code.clone(), reason.resp_msg.clone())
     } else {
@@ -528,7 +699,7 @@ fn decline_details(resp: &HttpResponse, env: &Envelope, reason: &Reason) -> Prov
     }
 }
 
-fn next_action(op: Operation, txn: &TxnInfo) -> Result<Option<NextAction>> {
+fn next_action(op: Operation, txn: &TxnInfo<'_>) -> Result<Option<NextAction>> {
     match (txn.action_type.as_deref(), txn.redirect_url.as_deref()) {
         (Some("RedirectURL") | None, Some(url)) => Ok(Some(NextAction::Redirect {
             url: url.to_owned(),
@@ -560,13 +731,13 @@ pub(crate) fn authorize_outcome(
     now: OffsetDateTime,
 ) -> Result<Hold> {
     let op = Operation::Authorize;
-    let env = read_envelope(op, resp)?;
+    let mut env: Envelope<'_> = read_envelope(op, resp)?;
     let ok = check_success(op, resp, &env);
     let txn = match ok {
-        Ok(()) => txn_info(op, &env)?,
+        Ok(()) => txn_info(op, &mut env)?,
         Err(err @ Error::Rejected { .. }) => {
             // A business decline can come as status F inside a failure envelope.
-            match txn_info(op, &env) {
+            match txn_info(op, &mut env) {
                 Ok(txn) if txn.status.as_deref() == Some("F") => txn,
                 _ => return Err(err),
             }
@@ -576,15 +747,16 @@ pub(crate) fn authorize_outcome(
     let (status, raw) = status_of(op, &txn)?;
     let (hold_status, _) = meaning(status);
     let id = match (&txn.transaction_id, hold_status) {
-        (Some(id), _) => id.clone(),
+        (Some(id), _) => id.as_ref().to_owned(),
         (None, HoldStatus::Declined) => String::new(),
         (None, _) => return Err(protocol(op, "data.transactionId is missing")),
     };
     let amount = if txn.order_amount.is_some() || txn.order_currency.is_some() {
-        parse_money(
+        parse_money_likely_in(
             op,
             txn.order_amount.as_deref(),
             txn.order_currency.as_deref(),
+            Some(req.amount.currency()),
         )?
     } else {
         req.amount
@@ -603,7 +775,7 @@ pub(crate) fn authorize_outcome(
     hold.card = card;
     match hold_status {
         HoldStatus::Declined => {
-            let reason = Reason::parse(txn.reason.as_deref());
+            let reason = Reason::parse(txn.reason().as_deref());
             let details = decline_details(resp, &env, &reason);
             let hold = hold.with_decline(DeclineReason::new(
                 details.code.clone(),
@@ -629,9 +801,9 @@ pub(crate) fn auth_payment_outcome(
     hold: &Hold,
     resp: &HttpResponse,
 ) -> Result<Hold> {
-    let env = read_envelope(op, resp)?;
+    let mut env: Envelope<'_> = read_envelope(op, resp)?;
     check_success(op, resp, &env)?;
-    let txn = txn_info(op, &env)?;
+    let txn = txn_info(op, &mut env)?;
     follow_up_outcome(op, hold, txn, |reason| decline_details(resp, &env, reason))
 }
 
@@ -640,7 +812,7 @@ pub(crate) fn auth_payment_outcome(
 pub(crate) fn follow_up_outcome(
     op: Operation,
     hold: &Hold,
-    txn: TxnInfo,
+    txn: TxnInfo<'_>,
     failed: impl FnOnce(&Reason) -> ProviderDetails,
 ) -> Result<Hold> {
     let (status, raw) = status_of(op, &txn)?;
@@ -650,7 +822,12 @@ pub(crate) fn follow_up_outcome(
             next.raw_status = raw;
             if op == Operation::Capture {
                 let captured = match (&txn.order_amount, &txn.order_currency) {
-                    (Some(a), Some(c)) => parse_money(op, Some(a), Some(c))?,
+                    (Some(a), Some(c)) => parse_money_likely_in(
+                        op,
+                        Some(a),
+                        Some(c),
+                        Some(hold.authorized.currency()),
+                    )?,
                     _ => hold.authorized,
                 };
                 if captured.currency() != hold.authorized.currency() {
@@ -661,7 +838,8 @@ pub(crate) fn follow_up_outcome(
                 next.capture_count = hold.capture_count.saturating_add(1);
                 next.capture_reference = Some(
                     txn.transaction_id
-                        .ok_or_else(|| protocol(op, "data.transactionId is missing"))?,
+                        .ok_or_else(|| protocol(op, "data.transactionId is missing"))?
+                        .into_owned(),
                 );
             } else {
                 next.status = HoldStatus::Cancelled;
@@ -670,7 +848,7 @@ pub(crate) fn follow_up_outcome(
             Ok(next)
         }
         FollowUp::Failed => {
-            let reason = Reason::parse(txn.reason.as_deref());
+            let reason = Reason::parse(txn.reason().as_deref());
             Err(Error::rejected(PROVIDER, op, failed(&reason)))
         }
         FollowUp::InFlight => Err(Error::OutcomeUnknown {
@@ -686,26 +864,28 @@ pub(crate) fn follow_up_outcome(
 /// The refund transaction id from a refund answer (`data` is a plain string).
 pub(crate) fn refund_outcome(resp: &HttpResponse) -> Result<String> {
     let op = Operation::Refund;
-    let env = read_envelope(op, resp)?;
+    let env: Envelope<'_> = read_envelope(op, resp)?;
     check_success(op, resp, &env)?;
-    match &env.data {
-        serde_json::Value::String(id) if !id.is_empty() => Ok(id.clone()),
-        serde_json::Value::Object(_) => txn_info(op, &env)?
+    match env.data {
+        Some(TxnData::Text(id)) if !id.is_empty() => Ok(id.into_owned()),
+        Some(TxnData::Txn(txn)) => txn
             .transaction_id
+            .map(Cow::into_owned)
             .ok_or_else(|| protocol(op, "data.transactionId is missing")),
         _ => Err(protocol(op, "data is not the refund's transaction id")),
     }
 }
 
 /// The transactions of a query answer.
-pub(crate) fn list_outcome(resp: &HttpResponse) -> Result<Vec<TxnInfo>> {
+pub(crate) fn list_outcome(resp: &HttpResponse) -> Result<Vec<TxnInfo<'_>>> {
     let op = Operation::Retrieve;
-    let env = read_envelope(op, resp)?;
+    // `data` is read once the envelope says the query succeeded.
+    let env: Envelope<'_, &RawValue> = read_envelope(op, resp)?;
     check_success(op, resp, &env)?;
-    if env.data.is_null() {
+    let Some(data) = env.data else {
         return Ok(Vec::new());
-    }
-    let page: Page = serde_json::from_value(env.data)
+    };
+    let page: Page<'_> = serde_json::from_str(data.get())
         .map_err(|_| protocol(op, "data is not a page of transactions"))?;
     if page
         .total_pages
@@ -735,7 +915,7 @@ pub(crate) fn list_outcome(resp: &HttpResponse) -> Result<Vec<TxnInfo>> {
 pub(crate) fn hold_from_transactions(
     config: &OnerwayConfig,
     reference: &HoldRef,
-    txns: &[TxnInfo],
+    txns: &[TxnInfo<'_>],
     now: OffsetDateTime,
 ) -> Result<Hold> {
     let op = Operation::Retrieve;
@@ -748,12 +928,13 @@ pub(crate) fn hold_from_transactions(
         .iter()
         .find(|t| match &reference.merchant_reference {
             Some(m) => t.merchant_txn_id.as_deref() == Some(m.as_str()),
-            None => t.transaction_id == reference.provider_reference,
+            None => t.transaction_id.as_deref() == reference.provider_reference.as_deref(),
         })
         .ok_or_else(not_found)?;
     let auth_id = auth
         .transaction_id
-        .clone()
+        .as_deref()
+        .map(str::to_owned)
         .ok_or_else(|| protocol(op, "transactionId is missing"))?;
     if let Some(p) = &reference.provider_reference
         && p != &auth_id
@@ -763,7 +944,11 @@ pub(crate) fn hold_from_transactions(
             "the merchant reference belongs to another transaction than the provider reference",
         ));
     }
-    let key = auth.merchant_txn_id.clone().unwrap_or_default();
+    let key = auth
+        .merchant_txn_id
+        .as_deref()
+        .map(str::to_owned)
+        .unwrap_or_default();
     if !matches!(
         TxnKind::parse(auth.txn_type.as_deref()),
         TxnKind::Auth | TxnKind::Other
@@ -787,12 +972,14 @@ pub(crate) fn hold_from_transactions(
 
     let capture_key = derived_key(&key, CAPTURE_SUFFIX);
     let void_key = derived_key(&key, VOID_SUFFIX);
-    let kind_of = |t: &TxnInfo| -> TxnKind {
+    let (capture_key, void_key) = (capture_key.as_deref(), void_key.as_deref());
+    let kind_of = |t: &TxnInfo<'_>| -> TxnKind {
+        let merchant_txn_id = t.merchant_txn_id.as_deref();
         match TxnKind::parse(t.txn_type.as_deref()) {
             TxnKind::Other | TxnKind::Auth | TxnKind::Sale => {
-                if t.merchant_txn_id.is_some() && t.merchant_txn_id == capture_key {
+                if merchant_txn_id.is_some() && merchant_txn_id == capture_key {
                     TxnKind::Capture
-                } else if t.merchant_txn_id.is_some() && t.merchant_txn_id == void_key {
+                } else if merchant_txn_id.is_some() && merchant_txn_id == void_key {
                     TxnKind::Void
                 } else {
                     TxnKind::Other
@@ -801,15 +988,16 @@ pub(crate) fn hold_from_transactions(
             k => k,
         }
     };
-    let mut capture: Option<&TxnInfo> = None;
-    let mut void: Option<&TxnInfo> = None;
+    let mut capture: Option<&TxnInfo<'_>> = None;
+    let mut void: Option<&TxnInfo<'_>> = None;
     for t in txns {
         if t.transaction_id.as_deref() == Some(auth_id.as_str()) {
             continue;
         }
+        let merchant_txn_id = t.merchant_txn_id.as_deref();
         let related = t.origin_transaction_id.as_deref() == Some(auth_id.as_str())
-            || (t.merchant_txn_id.is_some()
-                && (t.merchant_txn_id == capture_key || t.merchant_txn_id == void_key));
+            || (merchant_txn_id.is_some()
+                && (merchant_txn_id == capture_key || merchant_txn_id == void_key));
         if !related {
             continue;
         }
@@ -832,7 +1020,7 @@ pub(crate) fn hold_from_transactions(
             .with_created_at(created)
             .with_expires_at(created + HOLD_VALIDITY);
     }
-    let brand = auth.payment_method.clone();
+    let brand = auth.payment_method.as_deref().map(str::to_owned);
     let last4 = last4(auth.card_number.as_deref());
     if brand.is_some() || last4.is_some() {
         hold.card = Some(CardSummary::new(brand, last4));
@@ -845,7 +1033,8 @@ pub(crate) fn hold_from_transactions(
             };
             let capture_id = c
                 .transaction_id
-                .clone()
+                .as_deref()
+                .map(str::to_owned)
                 .ok_or_else(|| protocol(op, "the capture's transactionId is missing"))?;
             let mut refunded = Money::zero(amount.currency());
             for r in txns.iter().filter(|r| {
@@ -876,7 +1065,7 @@ pub(crate) fn hold_from_transactions(
             hold.status = HoldStatus::Expired;
         }
         (HoldStatus::Declined, _, _) => {
-            let reason = Reason::parse(auth.reason.as_deref());
+            let reason = Reason::parse(auth.reason().as_deref());
             hold.decline = Some(DeclineReason::new(reason.resp_code, reason.resp_msg));
             hold.expires_at = None;
         }
@@ -909,6 +1098,86 @@ mod tests {
             Some(at)
         );
         assert_eq!(parse_time(Some("2024-07-24T13:33:23"), None, tz), None);
+    }
+
+    #[test]
+    fn times_format_as_the_format_description_does() {
+        let tz = parse_offset("-05:30").unwrap();
+        for at in [
+            time::macros::datetime!(2024-07-24 05:33:23 UTC),
+            time::macros::datetime!(2024-01-01 00:00:00 UTC),
+            time::macros::datetime!(0000-01-01 23:59:59 UTC),
+            time::macros::datetime!(0001-03-09 12:07:09 UTC),
+            time::macros::datetime!(9999-12-31 23:59:59 UTC),
+            time::macros::datetime!(1999-12-31 20:00:00 UTC),
+        ] {
+            for offset in [UtcOffset::UTC, tz, parse_offset("+14:00").unwrap()] {
+                let local = at.checked_to_offset(offset).unwrap_or(at);
+                assert_eq!(
+                    format_time(at, offset),
+                    local.format(TIME_FORMAT).unwrap(),
+                    "{at} {offset}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn quick_times_read_as_the_format_description_does() {
+        for s in [
+            "2024-07-24 13:33:23",
+            "0000-01-01 00:00:00",
+            "9999-12-31 23:59:59",
+            "2024-02-29 12:00:00",
+            "2023-02-29 12:00:00",
+            "2024-13-01 00:00:00",
+            "2024-00-10 00:00:00",
+            "2024-04-31 00:00:00",
+            "2024-01-01 24:00:00",
+            "2024-01-01 23:60:00",
+            "2024-01-01 23:59:60",
+            "2024-1-01 23:59:59x",
+            "2024-01-01T23:59:59",
+            "+024-01-01 23:59:59",
+            "2024-01-01 23:59:5a",
+        ] {
+            let full = PrimitiveDateTime::parse(s, TIME_FORMAT).ok();
+            if let Some(quick) = quick_time(s) {
+                assert_eq!(Some(quick), full, "{s}");
+            }
+            assert_eq!(
+                parse_time(Some(s), None, UtcOffset::UTC),
+                full.map(|t| t.assume_utc()),
+                "{s}"
+            );
+        }
+        assert!(quick_time("2024-07-24 13:33:23").is_some());
+    }
+
+    #[test]
+    fn params_are_a_sorted_map() {
+        let mut p = Params::new();
+        let mut m = std::collections::BTreeMap::new();
+        for (k, v) in [
+            ("merchantNo", "1"),
+            ("b", "2"),
+            ("B", "3"),
+            ("sign", "4"),
+            ("a", ""),
+            ("b", "5"),
+            ("zz", "6"),
+            ("merchantNo", "7"),
+        ] {
+            p.insert(k, Cow::Borrowed(v));
+            m.insert(k, v);
+        }
+        assert_eq!(
+            serde_json::to_string(&p).unwrap(),
+            serde_json::to_string(&m).unwrap()
+        );
+        p.retain(|_, v| !v.is_empty());
+        m.retain(|_, v| !v.is_empty());
+        assert!(p.iter().eq(m.iter().map(|(k, v)| (*k, *v))));
     }
 
     #[test]

@@ -80,8 +80,20 @@ pub fn canonical_values<'a>(
 /// `lower-hex(SHA-256(canonical ‖ secret))`. The secret is fed to the hash directly, never
 /// copied into a new string.
 pub fn sign(canonical: &str, secret: &SecretString) -> String {
+    sign_values([canonical], secret)
+}
+
+/// [`sign`] of the concatenation of `values`, hashed one by one: the same signature, without
+/// building the concatenated string. The caller gives the values already sorted and filtered
+/// as [`canonical_values`] would.
+pub(crate) fn sign_values<'a>(
+    values: impl IntoIterator<Item = &'a str>,
+    secret: &SecretString,
+) -> String {
     let mut h = Sha256::new();
-    h.update(canonical.as_bytes());
+    for v in values {
+        h.update(v.as_bytes());
+    }
     h.update(secret.expose_secret().as_bytes());
     hex::encode(h.finalize())
 }
@@ -89,11 +101,16 @@ pub fn sign(canonical: &str, secret: &SecretString) -> String {
 /// The `sign` of a request whose top-level parameters are `params` (already in wire form:
 /// nested objects as their JSON strings).
 pub fn sign_request(params: &BTreeMap<&str, String>, secret: &SecretString) -> String {
-    let values = canonical_values(
-        params.iter().map(|(k, v)| (*k, Some(v.as_str()))),
-        REQUEST_EXCLUDED,
-    );
-    sign(&values, secret)
+    // The map is already sorted: its values are hashed as they are, with no second map or
+    // concatenated string.
+    sign_values(
+        params
+            .iter()
+            .filter(|(k, _)| !REQUEST_EXCLUDED.contains(k))
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty()),
+        secret,
+    )
 }
 
 /// The wire (and signed) form of one top-level JSON value, as Onerway's showcase builds it:

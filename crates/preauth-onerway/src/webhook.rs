@@ -10,7 +10,9 @@
 //! `transactionId` ([`ack`]). Onerway retries deliveries, so use
 //! [`Notification::dedup_key`] (`{transactionId}:{status}:{notifyType}`) to drop duplicates.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
 
 use preauth_core::webhook::signature_matches;
 use preauth_core::{
@@ -18,12 +20,17 @@ use preauth_core::{
     WebhookAck, WebhookRejection,
 };
 use secrecy::SecretString;
+use serde::de::{Error as _, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use time::UtcOffset;
 
 use crate::PROVIDER;
 use crate::convert::{self, FollowUp, TxnKind, TxnStatus, meaning};
-use crate::sign::{NOTIFICATION_EXCLUDED, canonical_values, sign};
+#[cfg(test)]
+use crate::sign::canonical_values;
+use crate::sign::{NOTIFICATION_EXCLUDED, sign_values};
+use crate::wire::raw_str;
 
 fn rejected(reason: WebhookRejection) -> Error {
     Error::webhook(PROVIDER, reason)
@@ -35,24 +42,74 @@ fn rejected(reason: WebhookRejection) -> Error {
 /// # Errors
 /// [`WebhookRejection::Malformed`] when the body is not a JSON object.
 pub fn fields(body: &[u8]) -> Result<BTreeMap<String, Option<String>>> {
-    let raw: BTreeMap<String, &RawValue> =
-        serde_json::from_slice(body).map_err(|_| rejected(WebhookRejection::Malformed))?;
-    raw.into_iter()
-        .map(|(k, v)| {
-            let text = v.get();
-            let value = if text == "null" {
-                None
-            } else if text.starts_with('"') {
-                Some(
-                    serde_json::from_str::<String>(text)
-                        .map_err(|_| rejected(WebhookRejection::Malformed))?,
-                )
-            } else {
-                Some(text.to_owned())
-            };
-            Ok((k, value))
-        })
-        .collect()
+    Ok(borrowed_fields(body)?
+        .into_iter()
+        .map(|(k, v)| (k.into_owned(), v.map(Cow::into_owned)))
+        .collect())
+}
+
+/// [`fields`], borrowing every name and value from the body that has no escapes.
+type Fields<'a> = BTreeMap<Cow<'a, str>, Option<Cow<'a, str>>>;
+
+/// What [`fields`] reads, borrowed from `body` (a name or string given twice keeps its last
+/// value, as a JSON object would).
+fn borrowed_fields(body: &[u8]) -> Result<Fields<'_>> {
+    struct FieldsVisitor;
+    impl<'de> Visitor<'de> for FieldsVisitor {
+        type Value = Fields<'de>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Fields<'de>, A::Error> {
+            let mut fields = Fields::new();
+            while let Some(Name(k)) = map.next_key::<Name<'de>>()? {
+                let raw: &'de RawValue = map.next_value()?;
+                let text = raw.get();
+                let value = if text == "null" {
+                    None
+                } else if text.starts_with('"') {
+                    // A string RawValue is a valid JSON string: unescaping it cannot fail.
+                    Some(raw_str(raw).ok_or_else(|| A::Error::custom("malformed string"))?)
+                } else {
+                    Some(Cow::Borrowed(text))
+                };
+                fields.insert(k, value);
+            }
+            Ok(fields)
+        }
+    }
+    /// A field name, borrowed unless it has escapes.
+    struct Name<'a>(Cow<'a, str>);
+    impl<'de> Deserialize<'de> for Name<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Name<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a field name")
+                }
+                fn visit_borrowed_str<E>(self, s: &'de str) -> std::result::Result<Name<'de>, E> {
+                    Ok(Name(Cow::Borrowed(s)))
+                }
+                fn visit_str<E>(self, s: &str) -> std::result::Result<Name<'de>, E> {
+                    Ok(Name(Cow::Owned(s.to_owned())))
+                }
+                fn visit_string<E>(self, s: String) -> std::result::Result<Name<'de>, E> {
+                    Ok(Name(Cow::Owned(s)))
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+    // Validated as UTF-8 once, not string by string (a body that is not UTF-8 is not JSON).
+    let body = std::str::from_utf8(body).map_err(|_| rejected(WebhookRejection::Malformed))?;
+    let mut de = serde_json::Deserializer::from_str(body);
+    de.deserialize_map(FieldsVisitor)
+        .and_then(|fields| de.end().map(|()| fields))
+        .map_err(|_| rejected(WebhookRejection::Malformed))
 }
 
 /// The signature Onerway puts in `sign` for these notification fields.
@@ -60,11 +117,24 @@ pub fn notification_sign(
     fields: &BTreeMap<String, Option<String>>,
     secret: &SecretString,
 ) -> String {
-    let values = canonical_values(
-        fields.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
-        NOTIFICATION_EXCLUDED,
-    );
-    sign(&values, secret)
+    fields_sign(fields, secret)
+}
+
+/// [`notification_sign`] of any map of names to values: the values of the signed fields,
+/// in name order, hashed one by one with no string built.
+fn fields_sign<K, V>(fields: &BTreeMap<K, Option<V>>, secret: &SecretString) -> String
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    sign_values(
+        fields
+            .iter()
+            .filter(|(k, _)| !NOTIFICATION_EXCLUDED.contains(&k.as_ref()))
+            .filter_map(|(_, v)| v.as_ref().map(AsRef::as_ref))
+            .filter(|v| !v.is_empty()),
+        secret,
+    )
 }
 
 /// Verifies a notification body with the merchant's secret key and parses it. Times without
@@ -75,20 +145,20 @@ pub fn notification_sign(
 /// `transactionId`); [`Error::Protocol`] for a verified notification with a status this crate
 /// does not know (do not acknowledge it, so Onerway delivers it again).
 pub fn verify(body: &[u8], secret: &SecretString, time_zone: UtcOffset) -> Result<Notification> {
-    let fields = fields(body)?;
+    let fields = borrowed_fields(body)?;
     let received = fields
         .get("sign")
         .and_then(|s| s.as_deref())
         .filter(|s| !s.is_empty())
         .ok_or_else(|| rejected(WebhookRejection::MissingSignature))?;
-    let expected = notification_sign(&fields, secret);
+    let expected = fields_sign(&fields, secret);
     if !signature_matches(&expected, received) {
         return Err(rejected(WebhookRejection::BadSignature));
     }
     parse(&fields, time_zone)
 }
 
-fn parse(fields: &BTreeMap<String, Option<String>>, time_zone: UtcOffset) -> Result<Notification> {
+fn parse(fields: &Fields<'_>, time_zone: UtcOffset) -> Result<Notification> {
     let get = |k: &str| {
         fields
             .get(k)
@@ -155,13 +225,25 @@ fn parse(fields: &BTreeMap<String, Option<String>>, time_zone: UtcOffset) -> Res
         (_, TxnKind::Refund, Some(_)) => None,
     };
 
-    let mut dedup_key = format!(
-        "{transaction_id}:{}:{notify_type}",
-        raw_status.unwrap_or("")
+    // `{transactionId}:{status}:{notifyType}[:{chargebackStatus}]`
+    let chargeback = get("chargebackStatus");
+    let raw_status_text = raw_status.unwrap_or("");
+    let mut dedup_key = String::with_capacity(
+        transaction_id.len()
+            + raw_status_text.len()
+            + notify_type.len()
+            + chargeback.map_or(0, |c| c.len() + 1)
+            + 2,
     );
-    if let Some(cb) = get("chargebackStatus") {
-        dedup_key.push(':');
-        dedup_key.push_str(cb);
+    for (i, part) in [transaction_id, raw_status_text, notify_type]
+        .into_iter()
+        .chain(chargeback)
+        .enumerate()
+    {
+        if i > 0 {
+            dedup_key.push(':');
+        }
+        dedup_key.push_str(part);
     }
     let mut n = Notification::new(PROVIDER, kind, hold, notify_type, dedup_key);
     n.status = hold_status;
