@@ -380,13 +380,13 @@ impl HttpResponse {
             .with_request_id(self.request_id())
     }
 
-    /// Whether the body looks like an HTML page (an error page from a proxy).
+    /// Whether the body looks like an HTML page (an error page from a proxy): its first
+    /// non-blank byte is `<`. Allocates nothing.
     pub fn is_html(&self) -> bool {
-        let head = &self.body[..self.body.len().min(64)];
-        let s = String::from_utf8_lossy(head)
-            .trim_start()
-            .to_ascii_lowercase();
-        s.starts_with("<!doctype") || s.starts_with("<html") || s.starts_with('<')
+        self.body
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'<')
     }
 }
 
