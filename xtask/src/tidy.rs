@@ -86,7 +86,9 @@ mod tests {
         assert!(bad.is_empty(), "{bad:#?}");
     }
 
-    /// Money never touches a float: no `f32`/`f64` in library sources.
+    /// Money never touches a float: no `f32`/`f64` in library sources, except in the signature
+    /// of serde's `Visitor::visit_f64`, which a hand-written JSON reader must implement (the
+    /// readers refuse or ignore the float; they never keep it).
     #[test]
     fn no_floats_in_library_code() {
         let bad: Vec<String> = rust_files()
@@ -96,10 +98,15 @@ mod tests {
             .filter(|p| !p.to_string_lossy().contains("preauth-bench"))
             .filter(|p| {
                 let s = std::fs::read_to_string(p).unwrap_or_default();
-                s.contains(": f64")
-                    || s.contains(": f32")
-                    || s.contains("as f64")
-                    || s.contains("as f32")
+                s.lines()
+                    .filter(|l| !l.contains("fn visit_f64") && !l.contains("fn visit_f32"))
+                    .any(|l| {
+                        l.contains(": f64")
+                            || l.contains(": f32")
+                            || l.contains("as f64")
+                            || l.contains("as f32")
+                            || l.contains("from_f64")
+                    })
             })
             .map(|p| p.display().to_string())
             .collect();

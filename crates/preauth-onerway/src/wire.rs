@@ -448,8 +448,12 @@ impl<'de> Visitor<'de> for LenientVisitor {
     fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
         Ok(text(&Value::from(n)).map(Cow::Owned))
     }
-    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
-        Ok(text(&Value::from(n)).map(Cow::Owned))
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        // A number with a fraction or an exponent (or beyond u64) went through a float: its text
+        // is not the provider's, and money must never be read from it.
+        Err(E::custom(
+            "a JSON number with a fraction or exponent where text is expected",
+        ))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
@@ -604,10 +608,6 @@ mod tests {
             "0",
             "-12",
             "18446744073709551615",
-            "1.50",
-            "1e3",
-            "-0.0",
-            "123456789012345678901234567890",
             "[1, \"a\", null, {\"b\": 2}]",
             "[]",
             "{}",
@@ -616,6 +616,11 @@ mod tests {
             let v: Value = serde_json::from_str(json).unwrap();
             let Lenient(got) = serde_json::from_str(json).unwrap();
             assert_eq!(got.as_deref(), text(&v).as_deref(), "{json}");
+        }
+        // Numbers that serde_json can only read as a float are refused: money never goes
+        // through a float.
+        for json in ["1.50", "1e3", "-0.0", "123456789012345678901234567890"] {
+            assert!(serde_json::from_str::<Lenient<'_>>(json).is_err(), "{json}");
         }
     }
 

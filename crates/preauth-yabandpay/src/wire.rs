@@ -421,10 +421,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for NotifyValue<'a> {
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
                 Ok(NotifyValue::Other(Value::from(v)))
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                // As `Value` reads a float.
-                Ok(NotifyValue::Other(
-                    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                // A number with a fraction went through a float: its text is not the sender's,
+                // so it can be neither signed nor read as money.
+                Err(E::custom(
+                    "a JSON number with a fraction in notification data",
                 ))
             }
             fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
