@@ -200,6 +200,19 @@ pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// Lower-case hex HMAC-SHA256 of the concatenation of `parts` under `key`, without building
+/// the concatenated message (Liquido signs `payload=` + body + `,timestamp=` + timestamp).
+pub fn hmac_sha256_hex_parts(key: &[u8], parts: &[&[u8]]) -> String {
+    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => return String::new(),
+    };
+    for p in parts {
+        mac.update(p);
+    }
+    hex::encode(mac.finalize().into_bytes())
+}
+
 /// Lower-case hex SHA-256 of `message` (Onerway).
 pub fn sha256_hex(message: &[u8]) -> String {
     use sha2::Digest;
@@ -243,6 +256,14 @@ mod tests {
                 b"Test Using Larger Than Block-Size Key - Hash Key First"
             ),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+
+    #[test]
+    fn hmac_of_parts_is_hmac_of_the_concatenation() {
+        assert_eq!(
+            hmac_sha256_hex_parts(b"Jefe", &[b"what do ya ", b"", b"want for nothing?"]),
+            hmac_sha256_hex(b"Jefe", b"what do ya want for nothing?")
         );
     }
 

@@ -1088,10 +1088,11 @@ mod tests {
                 es.extend(after);
                 let mut text = whole.unwrap_or_else(|| format!("{{{}}}", entries(&es)));
                 if let Some(cut) = cut {
-                    text.truncate(cut.index(text.len() + 1));
-                    while !text.is_char_boundary(text.len()) {
-                        text.pop();
+                    let mut at = cut.index(text.len() + 1);
+                    while !text.is_char_boundary(at) {
+                        at -= 1;
                     }
+                    text.truncate(at);
                 }
                 if ws {
                     text = format!(" \n{text}\t ");
