@@ -6,7 +6,7 @@
 //! signature = lower-case hex HmacSHA256(key = OAuth client_secret as UTF-8, content)
 //! ```
 
-use preauth_core::webhook::hmac_sha256_hex;
+use preauth_core::webhook::hmac_sha256_hex_parts;
 
 /// The header Liquido signs notifications with.
 pub const SIGNATURE_HEADER: &str = "Liquido-Signature";
@@ -27,7 +27,7 @@ pub fn signed_content(body: &[u8], timestamp: &str) -> Vec<u8> {
 /// The lower-case hex signature of `body` at `timestamp` under the client secret.
 pub fn signature(client_secret: &str, body: &[u8], timestamp: &str) -> String {
     // The same bytes as `signed_content`, fed to the HMAC without copying the body.
-    preauth_core::webhook::hmac_sha256_hex_parts(
+    hmac_sha256_hex_parts(
         client_secret.as_bytes(),
         &[b"payload=", body, b",timestamp=", timestamp.as_bytes()],
     )
