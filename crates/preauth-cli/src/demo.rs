@@ -21,27 +21,27 @@ const PROVIDERS: &[(&str, &str, &str)] = &[
 ];
 
 pub(crate) async fn run() -> Result<()> {
-    println!("A hotel stay on each provider's embedded simulator (no credentials, no network).\n");
+    say!("A hotel stay on each provider's embedded simulator (no credentials, no network).\n");
     for (name, currency, country) in PROVIDERS {
         let sim = preauth::embedded::start(name, None).await?;
         let provider = sim.provider()?;
         let currency = Currency::from_code(currency).map_err(|e| Error::config(e.to_string()))?;
         let table = stay(provider.clone(), currency, country).await?;
-        println!(
+        say!(
             "{} (simulator at {})",
             provider.name(),
             sim.server.base_url()
         );
-        println!("{table}");
+        say!("{table}");
         let missing = unsupported(provider.as_ref());
         if !missing.is_empty() {
-            println!(
+            say!(
                 "not supported by {}: {}",
                 provider.name(),
                 missing.join("; ")
             );
         }
-        println!();
+        say!();
     }
     Ok(())
 }

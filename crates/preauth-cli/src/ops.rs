@@ -217,7 +217,7 @@ pub(crate) async fn refund(a: RefundArgs) -> Result<()> {
 fn json<T: serde::Serialize>(v: &T) -> Result<()> {
     let s = serde_json::to_string_pretty(v)
         .map_err(|e| Error::config(format!("cannot print JSON: {e}")))?;
-    println!("{s}");
+    say!("{s}");
     Ok(())
 }
 
@@ -274,7 +274,7 @@ pub(crate) fn show_hold(h: &Hold, as_json: bool) -> Result<()> {
             t.add_row([k, v.as_str()]);
         }
     }
-    println!("{t}");
+    say!("{t}");
     Ok(())
 }
 
@@ -289,6 +289,6 @@ fn show_refund(r: &Refund, as_json: bool) -> Result<()> {
     t.add_row(["hold", &r.hold.to_string()]);
     t.add_row(["amount", &r.amount.to_string()]);
     t.add_row(["status", &format!("{} ({})", r.status, r.raw_status)]);
-    println!("{t}");
+    say!("{t}");
     Ok(())
 }

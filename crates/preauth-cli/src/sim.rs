@@ -13,16 +13,16 @@ pub(crate) async fn run(provider: &str, addr: SocketAddr) -> Result<()> {
         )));
     }
     let sim = preauth::embedded::start(provider, Some(addr)).await?;
-    println!(
+    say!(
         "{} simulator listening on {}",
         sim.name,
         sim.server.base_url()
     );
-    println!("Credentials it accepts (simulator only, not secrets), as environment variables:\n");
+    say!("Credentials it accepts (simulator only, not secrets), as environment variables:\n");
     for (k, v) in env_lines(&sim.config) {
-        println!("export {k}='{v}'");
+        say!("export {k}='{v}'");
     }
-    println!(
+    say!(
         "\nThen e.g.: preauth authorize --provider {} --env --amount 100.00 --currency EUR\n\
          Magic cards: 4111111111111111 approves, 4000000000000002 declines, 4000000000003220 asks for 3-D Secure.\n\
          Stop with Ctrl-C.",

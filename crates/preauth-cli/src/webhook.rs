@@ -59,18 +59,18 @@ pub(crate) async fn run(cmd: WebhookCommand) -> Result<()> {
     let ack = provider.webhook_ack(&n);
     if target.json {
         let s = serde_json::to_string_pretty(&n).map_err(|e| Error::config(e.to_string()))?;
-        println!("{s}");
+        say!("{s}");
     } else {
-        println!("verified {} notification", n.provider);
-        println!("  event:   {} ({:?})", n.raw_event, n.kind);
-        println!("  hold:    {}", n.hold);
+        say!("verified {} notification", n.provider);
+        say!("  event:   {} ({:?})", n.raw_event, n.kind);
+        say!("  hold:    {}", n.hold);
         if let Some(s) = n.status {
-            println!("  status:  {s} ({})", n.raw_status.as_deref().unwrap_or(""));
+            say!("  status:  {s} ({})", n.raw_status.as_deref().unwrap_or(""));
         }
         if let Some(a) = n.amount {
-            println!("  amount:  {a}");
+            say!("  amount:  {a}");
         }
-        println!("  dedup:   {}", n.dedup_key);
+        say!("  dedup:   {}", n.dedup_key);
     }
     eprintln!(
         "answer the provider with HTTP {} {:?}",
