@@ -22,6 +22,7 @@ pub mod capabilities;
 pub mod error;
 pub mod hold;
 pub mod ids;
+pub mod json;
 pub mod money;
 pub mod provider;
 pub mod reconcile;
