@@ -465,6 +465,20 @@ impl Transport {
         })
     }
 
+    /// The process-wide transport with the default configuration, built on first use: every
+    /// provider client made without an explicit transport shares its one connection pool.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the TLS stack cannot be initialised.
+    pub fn shared() -> Result<Self> {
+        static SHARED: std::sync::OnceLock<Transport> = std::sync::OnceLock::new();
+        if let Some(t) = SHARED.get() {
+            return Ok(t.clone());
+        }
+        let t = Transport::new(TransportConfig::default())?;
+        Ok(SHARED.get_or_init(|| t).clone())
+    }
+
     /// The same pool and config, labelled with a provider name for spans and errors.
     #[must_use]
     pub fn for_provider(&self, provider: &'static str) -> Self {

@@ -282,3 +282,44 @@ async fn connections_are_reused() {
         "one pooled connection for sequential calls: {ports:?}"
     );
 }
+
+#[tokio::test]
+async fn clients_built_without_a_transport_share_one_pool() {
+    let router =
+        Router::new().route(
+            "/op",
+            get(
+                |axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<
+                    std::net::SocketAddr,
+                >| async move { peer.port().to_string() },
+            ),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
+    let a = Transport::shared().unwrap().for_provider("a");
+    let b = Transport::shared().unwrap().for_provider("b");
+    let mut ports = std::collections::BTreeSet::new();
+    for t in [&a, &b, &a, &b] {
+        let r = HttpRequest::new(
+            Method::Get,
+            format!("http://{addr}/op"),
+            Operation::Retrieve,
+            "h",
+        );
+        let resp = t.send(&r).await.unwrap();
+        ports.insert(String::from_utf8(resp.body.to_vec()).unwrap());
+    }
+    assert_eq!(
+        ports.len(),
+        1,
+        "two providers' transports reuse one connection: {ports:?}"
+    );
+}

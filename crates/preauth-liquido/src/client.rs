@@ -11,8 +11,8 @@ use preauth_core::transport::{HttpRequest, HttpResponse, Method, Replay};
 use preauth_core::{
     AuthorizeRequest, CancelRequest, Capabilities, CaptureRequest, Clock, Error, ExposeSecret,
     Hold, HoldRef, IdempotencyKey, KeyGenerator, Money, Notification, Operation, PreauthProvider,
-    RandomKeys, Refund, RefundRequest, Result, SecretString, SystemClock, Transport,
-    TransportConfig, WebhookAck, WebhookRequest,
+    RandomKeys, Refund, RefundRequest, Result, SecretString, SystemClock, Transport, WebhookAck,
+    WebhookRequest,
 };
 use time::OffsetDateTime;
 
@@ -125,7 +125,7 @@ impl Liquido {
         config.validate()?;
         Ok(Liquido {
             config: Arc::new(config),
-            transport: Transport::new(TransportConfig::default())?.for_provider(PROVIDER),
+            transport: Transport::shared()?.for_provider(PROVIDER),
             clock: Arc::new(SystemClock),
             keys: Arc::new(RandomKeys),
             tokens: Arc::new(TokenCache {

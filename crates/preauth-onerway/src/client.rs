@@ -10,8 +10,7 @@ use preauth_core::webhook::{Notification, WebhookAck, WebhookRequest};
 use preauth_core::{
     AuthorizeRequest, CancelRequest, Capabilities, CaptureRequest, Clock, Error, Hold, HoldRef,
     IdempotencyKey, KeyGenerator, Money, Operation, PreauthProvider, ProviderDetails, RandomKeys,
-    Refund, RefundRequest, RefundStatus, Result, SystemClock, Transport, TransportConfig,
-    async_trait, state,
+    Refund, RefundRequest, RefundStatus, Result, SystemClock, Transport, async_trait, state,
 };
 
 use crate::PROVIDER;
@@ -75,7 +74,7 @@ impl Onerway {
         config.validate()?;
         Ok(Onerway {
             config: Arc::new(config),
-            transport: Transport::new(TransportConfig::default())?.for_provider(PROVIDER),
+            transport: Transport::shared()?.for_provider(PROVIDER),
             clock: Arc::new(SystemClock),
             keys: Arc::new(RandomKeys),
         })

@@ -9,8 +9,8 @@ use preauth_core::transport::{HttpRequest, HttpResponse, Method};
 use preauth_core::{
     AuthorizeRequest, CancelRequest, Capabilities, CaptureRequest, Clock, DecrementRequest, Error,
     ExposeSecret, Hold, HoldRef, IdempotencyKey, KeyGenerator, Money, Notification, Operation,
-    PreauthProvider, RandomKeys, Refund, RefundRequest, Result, SystemClock, Transport,
-    TransportConfig, WebhookAck, WebhookRequest, async_trait,
+    PreauthProvider, RandomKeys, Refund, RefundRequest, Result, SystemClock, Transport, WebhookAck,
+    WebhookRequest, async_trait,
 };
 use time::OffsetDateTime;
 
@@ -67,7 +67,7 @@ impl YabandPay {
     /// [`Error::Config`] for an invalid configuration or when the HTTP client cannot start.
     pub fn new(config: YabandPayConfig) -> Result<Self> {
         config.validate()?;
-        let transport = Transport::new(TransportConfig::default())?.for_provider(PROVIDER);
+        let transport = Transport::shared()?.for_provider(PROVIDER);
         Ok(YabandPay {
             endpoint: config.endpoint().into(),
             config: Arc::new(config),

@@ -150,7 +150,7 @@ impl ProviderConfig {
     /// # Errors
     /// [`Error::Config`] when the configuration is invalid.
     pub fn build(self) -> Result<Arc<dyn PreauthProvider>> {
-        self.build_with(Transport::new(TransportConfig::default())?)
+        self.build_with(Transport::shared()?)
     }
 
     /// Builds the provider on a shared [`Transport`] (one connection pool for several providers).
