@@ -130,6 +130,31 @@ pub fn standard_request(amount: Money, number: &str, country: &str) -> Authorize
         .with_customer_ip("127.0.0.1")
 }
 
+/// A transport for fault and soak tests: attempts time out after `attempt_timeout` (keep it
+/// shorter than the delay faults, so they are real timeouts), 3 s in all, three attempts with
+/// very short backoff.
+///
+/// # Panics
+/// When the TLS stack cannot be initialised (never on a working machine).
+#[allow(clippy::expect_used)]
+pub fn fast_transport(attempt_timeout: std::time::Duration) -> preauth_core::Transport {
+    use std::time::Duration;
+
+    use preauth_core::{RetryPolicy, TransportConfig};
+    preauth_core::Transport::new(
+        TransportConfig::default()
+            .with_connect_timeout(Duration::from_millis(500))
+            .with_attempt_timeout(attempt_timeout)
+            .with_total_timeout(Duration::from_secs(3))
+            .with_retry(
+                RetryPolicy::default()
+                    .with_max_attempts(3)
+                    .with_backoff(Duration::from_millis(5), Duration::from_millis(25)),
+            ),
+    )
+    .expect("transport")
+}
+
 /// A transport for tests against a loopback simulator: 1 s per attempt, 5 s in all, three
 /// attempts with short backoff, so fault scenarios finish quickly.
 ///

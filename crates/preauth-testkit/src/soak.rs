@@ -69,6 +69,21 @@ pub fn all_faults(long_delay: Duration) -> Vec<Fault> {
     ]
 }
 
+/// Every fault after which a mutating call took effect but its answer is lost or unreadable
+/// (`long_delay` for the delayed answer).
+pub fn after_effect_faults(long_delay: Duration) -> Vec<Fault> {
+    vec![
+        Fault::StatusAfterEffect(500),
+        Fault::StatusAfterEffect(502),
+        Fault::ResetAfterEffect,
+        Fault::DelayAfterEffect(long_delay),
+        Fault::MalformedBody,
+        Fault::TruncatedBody,
+        Fault::EmptyBody,
+        Fault::HtmlBody,
+    ]
+}
+
 /// One hold as the simulator knows it, for checking the client's view against the truth.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerEntry {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use preauth_core::sim::{SimControl, SimServer};
-use preauth_core::{Currency, Hold, PreauthProvider, RetryPolicy, Transport, TransportConfig};
+use preauth_core::{Currency, Hold, PreauthProvider, Transport};
 use preauth_liquido::Liquido;
 use preauth_liquido::simulator::Simulator;
 use preauth_testkit::harness::{Delivery, Harness};
@@ -21,18 +21,7 @@ pub(crate) struct LiquidoHarness {
 /// Attempts time out after 250 ms (well before [`LONG_DELAY`], so the delay faults are real
 /// timeouts), three attempts with short backoff: fault scenarios finish quickly.
 pub(crate) fn fast_transport() -> Transport {
-    Transport::new(
-        TransportConfig::default()
-            .with_connect_timeout(Duration::from_millis(500))
-            .with_attempt_timeout(Duration::from_millis(250))
-            .with_total_timeout(Duration::from_secs(3))
-            .with_retry(
-                RetryPolicy::default()
-                    .with_max_attempts(3)
-                    .with_backoff(Duration::from_millis(5), Duration::from_millis(25)),
-            ),
-    )
-    .expect("transport")
+    preauth_testkit::harness::fast_transport(Duration::from_millis(250))
 }
 
 /// A delay longer than [`fast_transport`]'s attempt timeout.

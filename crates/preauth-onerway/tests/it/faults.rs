@@ -35,16 +35,7 @@ fn eur(s: &str) -> Money {
 
 /// Faults after which the request took effect but the answer is lost or unreadable.
 fn after_effect() -> Vec<Fault> {
-    vec![
-        Fault::StatusAfterEffect(500),
-        Fault::StatusAfterEffect(502),
-        Fault::ResetAfterEffect,
-        Fault::DelayAfterEffect(LONG),
-        Fault::MalformedBody,
-        Fault::TruncatedBody,
-        Fault::EmptyBody,
-        Fault::HtmlBody,
-    ]
+    preauth_testkit::soak::after_effect_faults(LONG)
 }
 
 async fn harness() -> OnerwayHarness {

@@ -23,16 +23,7 @@ const LONG: Duration = Duration::from_millis(400);
 
 /// Every fault after which a mutating call may have taken effect.
 fn after_effect_faults() -> Vec<Fault> {
-    vec![
-        Fault::StatusAfterEffect(500),
-        Fault::StatusAfterEffect(502),
-        Fault::ResetAfterEffect,
-        Fault::DelayAfterEffect(LONG),
-        Fault::MalformedBody,
-        Fault::TruncatedBody,
-        Fault::EmptyBody,
-        Fault::HtmlBody,
-    ]
+    preauth_testkit::soak::after_effect_faults(LONG)
 }
 
 async fn setup() -> YabandPayHarness {

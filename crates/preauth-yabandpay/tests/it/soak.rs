@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use preauth_core::{RetryPolicy, Transport, TransportConfig};
+use preauth_core::Transport;
 use preauth_testkit::harness::Harness;
 use preauth_testkit::soak::{SoakConfig, run};
 
@@ -17,18 +17,7 @@ use crate::conformance::harness_with;
 /// Attempts time out well before the soak's long delay, so the delay faults are real
 /// timeouts; retries (of reads, and of 429/503 with `Retry-After`) are quick.
 pub(crate) fn soak_transport() -> Transport {
-    Transport::new(
-        TransportConfig::default()
-            .with_connect_timeout(Duration::from_millis(500))
-            .with_attempt_timeout(Duration::from_millis(200))
-            .with_total_timeout(Duration::from_secs(3))
-            .with_retry(
-                RetryPolicy::default()
-                    .with_max_attempts(3)
-                    .with_backoff(Duration::from_millis(5), Duration::from_millis(25)),
-            ),
-    )
-    .expect("transport")
+    preauth_testkit::harness::fast_transport(Duration::from_millis(200))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
